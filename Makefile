@@ -1,0 +1,39 @@
+# SkyFence: the two commands of the quick start, and the benchmarks.
+#   make demo   simulate the Jonava incursion end to end and draw it
+#   make test   lint and run the test suite
+#   make bench  print benchmark tables (not tests)
+# Each target creates .venv and installs what it needs on a fresh machine.
+
+PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
+	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+	&& { echo $$p; break; }; done)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.skyfence-installed
+
+.PHONY: demo test bench lint clean
+
+$(STAMP): pyproject.toml
+	@test -n "$(PYTHON)" || { echo "SkyFence needs Python >= 3.11 on PATH"; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/skyfence simulate jonava-gerbera --out demo-out/jonava-gerbera
+	$(BIN)/skyfence plot demo-out/jonava-gerbera --out demo-out/jonava-gerbera.png
+
+test: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/python -m pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_sim.py
+	$(BIN)/python benchmarks/bench_geo.py
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks scripts
+
+clean:
+	rm -rf $(VENV) demo-out .pytest_cache .ruff_cache

@@ -1,0 +1,206 @@
+"""``skyfence``: simulate, plot and inspect (typer + rich).
+
+Every command that prints figures also takes ``--json`` and prints the same
+figures as JSON on stdout.  Errors print one clear line and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from skyfence import __version__
+from skyfence.errors import SkyFenceError
+
+app = typer.Typer(
+    name="skyfence",
+    help="SkyFence: multi-sensor counter-drone air surveillance (surveillance only).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the figures as JSON instead.")]
+
+
+def _fail(exc: Exception) -> None:
+    err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code=2)
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+@app.command()
+def version() -> None:
+    """Print the SkyFence version."""
+    console.print(__version__)
+
+
+@app.command()
+def scenarios(json_out: JsonOpt = False) -> None:
+    """List the built-in scenarios."""
+    from skyfence.sim.scenario import builtin_scenarios, load_scenario
+
+    rows = []
+    for name, _path in sorted(builtin_scenarios().items()):
+        sc = load_scenario(name)
+        rows.append({
+            "name": name, "title": sc.scenario.title, "duration_s": sc.scenario.duration_s,
+            "targets": len(sc.target) + sum(g.count if g.kind != "airway" else 0
+                                            for g in sc.group),
+            "groups": len(sc.group), "sensors": len(sc.sensor),
+        })
+    if json_out:
+        _print_json(rows)
+        return
+    t = Table(title="Built-in scenarios")
+    for c in ("name", "title", "duration", "targets*", "sensors"):
+        t.add_column(c)
+    for r in rows:
+        t.add_row(r["name"], r["title"], f"{r['duration_s'] / 60:.0f} min", str(r["targets"]),
+                  str(r["sensors"]))
+    console.print(t)
+    console.print("* scripted targets and generated ones, not counting scheduled air traffic")
+
+
+@app.command()
+def simulate(
+    scenario: Annotated[str, typer.Argument(help="Built-in scenario name or a scenario .toml.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output directory.")],
+    fmt: Annotated[str, typer.Option("--format", help="parquet or csv.")] = "parquet",
+    seed: Annotated[int | None, typer.Option(help="Override the scenario's seed.")] = None,
+    duration: Annotated[float | None, typer.Option(help="Override the duration (s).")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Simulate a scenario: write truth and detections (Parquet or CSV) into OUT."""
+    from skyfence.sim.output import simulate_to_dir
+    from skyfence.sim.scenario import load_scenario
+
+    try:
+        sc = load_scenario(scenario)
+        if fmt not in ("parquet", "csv"):
+            raise SkyFenceError(f"--format '{fmt}' is not valid, must be one of parquet, csv")
+        with Progress(TextColumn("[bold]{task.description}"), BarColumn(),
+                      TextColumn("{task.fields[done]}"), TimeElapsedColumn(),
+                      TimeRemainingColumn(), console=err_console, transient=json_out,
+                      disable=json_out) as prog:
+            task = prog.add_task(f"simulating {sc.name}", total=float(duration or
+                                                                       sc.scenario.duration_s),
+                                 done="")
+
+            def tick(done_s: float, total_s: float) -> None:
+                prog.update(task, completed=done_s, total=total_s,
+                            done=f"{done_s / 60:.0f}/{total_s / 60:.0f} min simulated")
+
+            m = simulate_to_dir(sc, out, fmt=fmt, seed=seed, duration_s=duration, progress=tick)
+    except SkyFenceError as exc:
+        _fail(exc)
+        return
+    if json_out:
+        _print_json(m)
+        return
+    t = Table(title=f"{m['scenario']} → {out}")
+    t.add_column("figure")
+    t.add_column("value", justify="right")
+    t.add_row("targets", f"{m['targets']:,}")
+    t.add_row("sensors", f"{m['sensors']:,}")
+    t.add_row("simulated", f"{m['duration_s'] / 60:.1f} min")
+    t.add_row("truth rows", f"{m['truth_rows']:,}")
+    t.add_row("detections", f"{m['detections']:,}")
+    t.add_row("  of which false alarms", f"{m['false_alarms']:,}")
+    for k, v in m["detections_by_kind"].items():
+        t.add_row(f"  {k}", f"{v:,}")
+    t.add_row("wall time", f"{m['wall_time_s']:.1f} s")
+    t.add_row("detections generated per second", f"{m['detections_per_s']:,.0f}")
+    console.print(t)
+
+
+@app.command()
+def plot(
+    run_dir: Annotated[Path, typer.Argument(help="A directory written by skyfence simulate.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="PNG file to write.")],
+    borders: Annotated[Path | None, typer.Option(help="Your own borders GeoJSON.")] = None,
+    zones: Annotated[Path | None, typer.Option(help="Your own zones GeoJSON/TOML.")] = None,
+) -> None:
+    """Draw truth, detections, borders, zones and sensor sites on a map (PNG)."""
+    from skyfence.viz.runmap import plot_run
+
+    try:
+        path = plot_run(run_dir, out, borders_path=borders, zones_path=zones)
+    except SkyFenceError as exc:
+        _fail(exc)
+        return
+    console.print(f"wrote {path}")
+
+
+@app.command("borders")
+def borders_cmd(
+    path: Annotated[Path | None, typer.Option("--file", help="Your own borders GeoJSON.")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Measure the land borders between the countries of the borders file."""
+    from skyfence.geo.borders import load_borders
+
+    try:
+        b = load_borders(path)
+    except SkyFenceError as exc:
+        _fail(exc)
+        return
+    rows = []
+    ids = list(b.ids)
+    for i, a in enumerate(ids):
+        for c in ids[i + 1:]:
+            km = b.border_length_m(a, c) / 1000.0
+            if km > 0.5:
+                rows.append({"a": a, "b": c, "length_km": round(km, 1)})
+    if json_out:
+        _print_json(rows)
+        return
+    t = Table(title="Land borders (geodesic length)")
+    t.add_column("countries")
+    t.add_column("length", justify="right")
+    for r in rows:
+        t.add_row(f"{b.name(r['a'])} – {b.name(r['b'])}", f"{r['length_km']:.1f} km")
+    console.print(t)
+
+
+@app.command("zones")
+def zones_cmd(
+    path: Annotated[Path | None, typer.Option("--file", help="Your own zones file.")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """List the protected zones."""
+    from skyfence.geo.zones import load_zones
+
+    try:
+        zs = load_zones(path)
+    except SkyFenceError as exc:
+        _fail(exc)
+        return
+    rows = [{"id": z.id, "name": z.name, "kind": z.kind, "lat_deg": z.lat_deg,
+             "lon_deg": z.lon_deg, "radius_m": z.radius_m} for z in zs]
+    if json_out:
+        _print_json(rows)
+        return
+    t = Table(title="Protected zones")
+    for c in ("id", "name", "kind", "lat, lon", "radius"):
+        t.add_column(c)
+    for r in rows:
+        t.add_row(r["id"], r["name"], r["kind"], f"{r['lat_deg']:.4f}, {r['lon_deg']:.4f}",
+                  f"{r['radius_m'] / 1000:.1f} km")
+    console.print(t)
+
+
+def main() -> None:  # pragma: no cover
+    app()

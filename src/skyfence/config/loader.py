@@ -1,0 +1,78 @@
+"""TOML → pydantic with errors naming the file, the key and what was expected."""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from skyfence.errors import ConfigError
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def format_key(loc: Sequence[int | str]) -> str:
+    """Turn a pydantic error location into a dotted key: ``('sensor', 2, 'x')`` → ``sensor[2].x``."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def load_toml(path: str | Path) -> dict[str, Any]:
+    """Read a TOML file; a syntax error becomes a :class:`ConfigError` naming the file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(path, "", "file not found") from None
+    except OSError as exc:
+        raise ConfigError(path, "", f"cannot be read ({exc.strerror})") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(path, "", f"is not valid TOML: {exc}") from None
+
+
+def _describe(err: dict[str, Any]) -> str:
+    kind = err.get("type", "")
+    got = err.get("input")
+    if kind == "extra_forbidden":
+        return "unknown key (check the spelling against docs/interchange.md)"
+    if kind == "missing":
+        return "required key is missing"
+    msg = str(err.get("msg", "invalid value"))
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, ") :]
+    got_s = repr(got)
+    if len(got_s) > 60:
+        got_s = got_s[:57] + "..."
+    return f"expected {msg[0].lower() + msg[1:]}; got {got_s}"
+
+
+def validate_model(model: type[M], data: Any, file: str | Path, prefix: str = "") -> M:
+    """Validate ``data`` against ``model``; the first error becomes a :class:`ConfigError`.
+
+    All errors are listed in the message when there are several, the first one leading.
+    """
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        errors = exc.errors()
+        parts = []
+        for err in errors:
+            key = format_key(err["loc"])
+            if prefix:
+                key = f"{prefix}.{key}" if key else prefix
+            parts.append((key, _describe(dict(err))))
+        first_key, first_msg = parts[0]
+        if len(parts) > 1:
+            more = "; ".join(f"'{k}': {m}" for k, m in parts[1:4])
+            first_msg += f" (and {len(parts) - 1} more: {more})"
+        raise ConfigError(file, first_key, first_msg) from None

@@ -1,0 +1,254 @@
+"""Vectorised target motion: every target advances one step per call, as arrays.
+
+The motion is integrated in a local map plane (x east, y north, metres; see
+:class:`skyfence.geo.frame.LocalFrame`) with heights above the ellipsoid.
+Guidance is a turn-rate-limited pursuit of the next waypoint (smooth turns),
+first-order speed and climb with limits, holds (hover for rotary wings, orbit
+for fixed wings), fuel (endurance) and a glide to the ground when it runs out.
+Birds wander (Ornstein-Uhlenbeck turn rate around a home point); balloons
+drift with the wind.  EW: spoofing rotates and shifts the drone's *perceived*
+position, so its autopilot flies the route in a false picture; jamming leaves
+it on a drifting gyro.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["BEHAVIOUR", "END", "STATE", "Kinematics", "TargetTable"]
+
+BEHAVIOUR = {"route": 0, "wander": 1, "drift": 2}
+END = {"continue": 0, "land": 1, "loop": 2, "vanish": 3, "orbit": 4}
+STATE = {"waiting": 0, "flying": 1, "gliding": 2, "down": 3, "gone": 4}
+
+
+@dataclass
+class TargetTable:
+    """Static description of N targets (structure of arrays).  Times are seconds after
+    the scenario start; positions in the map plane (m) and heights above the ellipsoid."""
+
+    name: np.ndarray          # (N,) str
+    type: np.ndarray          # (N,) str
+    target_class: np.ndarray  # (N,) str
+    behaviour: np.ndarray     # (N,) int8, BEHAVIOUR
+    start_t: np.ndarray       # (N,)
+    end_t: np.ndarray         # (N,) inf when unlimited
+    wp: np.ndarray            # (N, W, 3) x, y, alt
+    wp_hold: np.ndarray       # (N, W) s
+    wp_speed: np.ndarray      # (N, W) m/s, NaN = cruise
+    n_wp: np.ndarray          # (N,) int
+    end_mode: np.ndarray      # (N,) int8, END
+    cruise: np.ndarray
+    vmin: np.ndarray
+    vmax: np.ndarray
+    turn_rate: np.ndarray     # rad/s
+    climb: np.ndarray
+    descent: np.ndarray
+    accel: np.ndarray
+    rcs_dbsm: np.ndarray
+    size_m: np.ndarray
+    acoustic_db: np.ndarray
+    emits_rf: np.ndarray      # bool
+    endurance_m: np.ndarray
+    glide_ratio: np.ndarray
+    icao24: np.ndarray        # (N,) str, '' = none
+    remote_id: np.ndarray     # (N,) str, '' = none
+    rid_offset: np.ndarray    # (N, 2) m, east/north error of a spoofed Remote ID broadcast
+    spoof_start: np.ndarray   # (N,) inf = none
+    spoof_rot: np.ndarray     # rad
+    spoof_ramp: np.ndarray
+    spoof_drift: np.ndarray   # (N, 2) m/s
+    jam_start: np.ndarray     # inf = none
+    gyro_drift: np.ndarray    # rad/s
+
+    def __len__(self) -> int:
+        return int(self.name.shape[0])
+
+
+def _wrap(a: np.ndarray) -> np.ndarray:
+    return (a + np.pi) % (2 * np.pi) - np.pi
+
+
+class Kinematics:
+    """The moving state of all targets; :meth:`step` advances it by ``dt``."""
+
+    def __init__(self, tt: TargetTable, terrain_alt_m: float, wind_en: tuple[float, float],
+                 rng: np.random.Generator) -> None:
+        self.tt = tt
+        self.ground = float(terrain_alt_m)
+        self.wind = np.asarray(wind_en, dtype=float)
+        self.rng = rng
+        n = len(tt)
+        first = tt.wp[np.arange(n), 0]
+        self.x = first[:, 0].copy()
+        self.y = first[:, 1].copy()
+        self.alt = first[:, 2].copy()
+        has_next = tt.n_wp > 1
+        nxt = tt.wp[np.arange(n), np.minimum(1, tt.wp.shape[1] - 1)]
+        hdg = np.arctan2(nxt[:, 0] - self.x, nxt[:, 1] - self.y)
+        rand_hdg = rng.uniform(-np.pi, np.pi, n)
+        self.heading = np.where(has_next, hdg, rand_hdg)
+        wind_hdg = np.arctan2(self.wind[0], self.wind[1])
+        self.heading = np.where(tt.behaviour == BEHAVIOUR["drift"], wind_hdg, self.heading)
+        self.speed = np.where(tt.behaviour == BEHAVIOUR["drift"], float(np.hypot(*self.wind)),
+                              tt.cruise).astype(float)
+        self.vz = np.zeros(n)
+        self.wp_idx = np.where(has_next, 1, 0).astype(np.int64)
+        self.hold_left = np.full(n, np.nan)
+        self.dist = np.zeros(n)
+        self.state = np.zeros(n, dtype=np.int8)
+        self.omega = np.zeros(n)                 # wander turn rate
+        self.home = first[:, :2].copy()
+        self.home_alt = first[:, 2].copy()
+        self.spoof_c = np.full((n, 2), np.nan)   # where spoofing began
+        self.vx = np.zeros(n)
+        self.vy = np.zeros(n)
+
+    # ------------------------------------------------------------------------------
+    def activate(self, t: float) -> None:
+        """Start the targets whose start time has come, without moving anything."""
+        self.state[(self.state == STATE["waiting"]) & (self.tt.start_t <= t)] = STATE["flying"]
+
+    def step(self, t: float, dt: float) -> None:
+        """Advance every target from time ``t`` to ``t + dt`` (seconds after start)."""
+        tt = self.tt
+        n = len(tt)
+        idx = np.arange(n)
+        st = self.state
+        self.activate(t)
+        st[(st <= STATE["gliding"]) & (st > 0) & (t >= tt.end_t)] = STATE["gone"]
+        fly = st == STATE["flying"]
+        glide = st == STATE["gliding"]
+        moving = fly | glide
+        route = tt.behaviour == BEHAVIOUR["route"]
+
+        # perceived position under spoofing -------------------------------------------
+        sp = moving & (t >= tt.spoof_start)
+        newc = sp & np.isnan(self.spoof_c[:, 0])
+        self.spoof_c[newc, 0] = self.x[newc]
+        self.spoof_c[newc, 1] = self.y[newc]
+        since = np.where(sp, t - tt.spoof_start, 0.0)
+        theta = np.where(sp, tt.spoof_rot * np.clip(since / tt.spoof_ramp, 0.0, 1.0), 0.0)
+        cx = np.where(sp, self.spoof_c[:, 0], self.x)
+        cy = np.where(sp, self.spoof_c[:, 1], self.y)
+        rx, ry = self.x - cx, self.y - cy
+        # rotation clockwise by theta in map azimuth terms
+        c, s = np.cos(theta), np.sin(theta)
+        px = cx + c * rx + s * ry + tt.spoof_drift[:, 0] * since
+        py = cy - s * rx + c * ry + tt.spoof_drift[:, 1] * since
+        jam = moving & (t >= tt.jam_start)
+
+        # route guidance --------------------------------------------------------------
+        tgt = tt.wp[idx, self.wp_idx]
+        dx, dy = tgt[:, 0] - px, tgt[:, 1] - py
+        dist = np.hypot(dx, dy)
+        fixed = tt.vmin > 0
+        turn_radius = np.where(fixed, self.speed / np.maximum(tt.turn_rate, 1e-6), 0.0)
+        capture = np.maximum.reduce([1.5 * self.speed * dt, np.minimum(turn_radius, 2_000.0),
+                                     np.full(n, 20.0)])
+        done = self.wp_idx >= tt.n_wp          # past the last waypoint
+        reached = fly & route & ~done & ~jam & (dist < capture)
+        hold_s = tt.wp_hold[idx, np.minimum(self.wp_idx, tt.wp.shape[1] - 1)]
+        start_hold = reached & (hold_s > 0) & np.isnan(self.hold_left)
+        self.hold_left[start_hold] = hold_s[start_hold]
+        holding = fly & ~np.isnan(self.hold_left)
+        self.hold_left[holding] -= dt
+        finished_hold = holding & (self.hold_left <= 0)
+        self.hold_left[finished_hold] = np.nan
+        advance = (reached & (hold_s <= 0)) | finished_hold
+        self.wp_idx[advance] += 1
+        loop = advance & (self.wp_idx >= tt.n_wp) & (tt.end_mode == END["loop"])
+        self.wp_idx[loop] = 0
+        done = self.wp_idx >= tt.n_wp
+        ended = fly & route & done
+        st[ended & (tt.end_mode == END["vanish"])] = STATE["gone"]
+        landing = ended & (tt.end_mode == END["land"])
+        orbit_end = ended & (tt.end_mode == END["orbit"])
+        holding = fly & ~np.isnan(self.hold_left)
+        safe_idx = np.minimum(self.wp_idx, tt.wp.shape[1] - 1)
+        tgt = tt.wp[idx, safe_idx]
+        last = tt.wp[idx, np.maximum(tt.n_wp - 1, 0)]
+        tgt = np.where(done[:, None], last, tgt)
+        dx, dy = tgt[:, 0] - px, tgt[:, 1] - py
+        desired = np.arctan2(dx, dy) - theta
+        desired = np.where(ended & (tt.end_mode == END["continue"]), self.heading, desired)
+        orbiting = (holding | orbit_end) & fixed
+        desired = np.where(orbiting, self.heading + tt.turn_rate * dt * 1.5, desired)
+        hover = (holding | orbit_end | landing) & ~fixed
+
+        # jammed: a drifting gyro instead of satellite navigation
+        desired = np.where(jam, self.heading + tt.gyro_drift * dt, desired)
+
+        # wandering birds: OU turn rate with a pull back toward home
+        wander = moving & (tt.behaviour == BEHAVIOUR["wander"])
+        if wander.any():
+            tau = 30.0
+            a = np.exp(-dt / tau)
+            sig = 0.35 * tt.turn_rate
+            self.omega = a * self.omega + sig * np.sqrt(1 - a * a) * self.rng.standard_normal(n)
+            hx, hy = self.home[:, 0] - self.x, self.home[:, 1] - self.y
+            far = np.hypot(hx, hy) > 5_000.0
+            home_hdg = np.arctan2(hx, hy)
+            desired = np.where(wander, self.heading + self.omega * dt, desired)
+            desired = np.where(wander & far, home_hdg, desired)
+
+        err = _wrap(desired - self.heading)
+        lim = tt.turn_rate * dt
+        turn = np.clip(err, -lim, lim)
+        drift = tt.behaviour == BEHAVIOUR["drift"]
+        self.heading = np.where(moving & ~drift, _wrap(self.heading + turn), self.heading)
+
+        # speed -----------------------------------------------------------------------
+        wp_v = tt.wp_speed[idx, safe_idx]
+        cmd = np.where(np.isnan(wp_v), tt.cruise, wp_v)
+        cmd = np.where(hover, 0.0, cmd)
+        if wander.any():
+            cmd = np.where(wander, tt.cruise * (1 + 0.1 * np.sin(self.omega * 20)), cmd)
+        cmd = np.clip(cmd, tt.vmin, tt.vmax)
+        dv = np.clip(cmd - self.speed, -tt.accel * dt, tt.accel * dt)
+        self.speed = np.where(fly & ~drift, self.speed + dv, self.speed)
+
+        # vertical --------------------------------------------------------------------
+        alt_cmd = np.where(route, tgt[:, 2], self.home_alt)
+        alt_cmd = np.where(landing, self.ground, alt_cmd)
+        if wander.any():
+            self.home_alt = np.where(wander, self.home_alt
+                                     + 0.5 * self.rng.standard_normal(n) * np.sqrt(dt),
+                                     self.home_alt)
+            self.home_alt = np.maximum(self.home_alt, self.ground + 20.0)
+        vz = np.clip((alt_cmd - self.alt) / 8.0, -tt.descent, tt.climb)
+        sink = np.where(tt.glide_ratio > 0, self.speed / np.maximum(tt.glide_ratio, 1e-6),
+                        2 * tt.descent)
+        vz = np.where(glide, -sink, vz)
+        self.vz = np.where(moving, vz, 0.0)
+
+        # balloons drift with the wind (plus a little turbulence)
+        if drift.any():
+            turb = 0.5 * self.rng.standard_normal((n, 2))
+            vx_d = self.wind[0] + turb[:, 0]
+            vy_d = self.wind[1] + turb[:, 1]
+        else:
+            vx_d = vy_d = np.zeros(n)
+
+        vx = np.where(drift, vx_d, self.speed * np.sin(self.heading))
+        vy = np.where(drift, vy_d, self.speed * np.cos(self.heading))
+        self.vx = np.where(moving, vx, 0.0)
+        self.vy = np.where(moving, vy, 0.0)
+        self.x = self.x + self.vx * dt
+        self.y = self.y + self.vy * dt
+        self.alt = self.alt + self.vz * dt
+        self.dist = self.dist + np.where(moving, np.hypot(self.vx, self.vy) * dt, 0.0)
+
+        # fuel and the ground -----------------------------------------------------------
+        st[fly & (self.dist >= tt.endurance_m)] = STATE["gliding"]
+        hit = moving & (self.alt <= self.ground + 0.5) & (glide | landing)
+        crashed = moving & (self.alt <= self.ground) & (self.vz < 0)
+        down = hit | crashed
+        self.alt = np.where(down, self.ground, self.alt)
+        self.vx = np.where(down, 0.0, self.vx)
+        self.vy = np.where(down, 0.0, self.vy)
+        self.vz = np.where(down, 0.0, self.vz)
+        self.speed = np.where(down, 0.0, self.speed)
+        st[down] = STATE["down"]
