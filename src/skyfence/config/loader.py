@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import tomllib
 from collections.abc import Sequence
 from pathlib import Path
@@ -40,10 +41,54 @@ def load_toml(path: str | Path) -> dict[str, Any]:
         raise ConfigError(path, "", f"is not valid TOML: {exc}") from None
 
 
-def _describe(err: dict[str, Any]) -> str:
+_UNITS = ("_m", "_km", "_deg", "_rad", "_s", "_ms", "_min", "_h", "_mps", "_kmh", "_kts",
+          "_ft", "_dbsm", "_db")
+
+
+def _stem(key: str) -> str:
+    for u in sorted(_UNITS, key=len, reverse=True):
+        if key.endswith(u):
+            return key[: -len(u)]
+    return key
+
+
+def _known_keys(model: type[BaseModel], loc: Sequence[int | str]) -> list[str]:
+    """The keys the model accepts at ``loc`` (walking nested models and lists)."""
+    m: Any = model
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        field = getattr(m, "model_fields", {}).get(part)
+        if field is None:
+            return []
+        ann = field.annotation
+        for cand in (ann, *getattr(ann, "__args__", ())):
+            for inner in (cand, *getattr(cand, "__args__", ())):
+                if isinstance(inner, type) and issubclass(inner, BaseModel):
+                    m = inner
+                    break
+    return list(getattr(m, "model_fields", {}))
+
+
+def _unknown_key_hint(model: type[BaseModel], loc: Sequence[int | str]) -> str:
+    key = str(loc[-1]) if loc else ""
+    known = _known_keys(model, loc)
+    same_stem = [k for k in known if _stem(k) == _stem(key) and k != key]
+    if same_stem:
+        return (f"unknown key; did you mean '{same_stem[0]}'? (SkyFence files use SI units: "
+                "metres, seconds, m/s; angles in degrees)")
+    close = difflib.get_close_matches(key, known, n=1)
+    if close:
+        return f"unknown key; did you mean '{close[0]}'?"
+    return "unknown key (check the spelling against docs/interchange.md)"
+
+
+def _describe(err: dict[str, Any], model: type[BaseModel] | None = None) -> str:
     kind = err.get("type", "")
     got = err.get("input")
     if kind == "extra_forbidden":
+        if model is not None:
+            return _unknown_key_hint(model, err["loc"])
         return "unknown key (check the spelling against docs/interchange.md)"
     if kind == "missing":
         return "required key is missing"
@@ -70,7 +115,7 @@ def validate_model(model: type[M], data: Any, file: str | Path, prefix: str = ""
             key = format_key(err["loc"])
             if prefix:
                 key = f"{prefix}.{key}" if key else prefix
-            parts.append((key, _describe(dict(err))))
+            parts.append((key, _describe(dict(err), model)))
         first_key, first_msg = parts[0]
         if len(parts) > 1:
             more = "; ".join(f"'{k}': {m}" for k, m in parts[1:4])
