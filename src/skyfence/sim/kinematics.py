@@ -109,7 +109,11 @@ class Kinematics:
     # ------------------------------------------------------------------------------
     def activate(self, t: float) -> None:
         """Start the targets whose start time has come, without moving anything."""
-        self.state[(self.state == STATE["waiting"]) & (self.tt.start_t <= t)] = STATE["flying"]
+        new = (self.state == STATE["waiting"]) & (self.tt.start_t <= t)
+        if new.any():
+            self.state[new] = STATE["flying"]
+            self.vx[new] = (self.speed * np.sin(self.heading))[new]
+            self.vy[new] = (self.speed * np.cos(self.heading))[new]
 
     def step(self, t: float, dt: float) -> None:
         """Advance every target from time ``t`` to ``t + dt`` (seconds after start)."""
@@ -141,7 +145,8 @@ class Kinematics:
         jam = moving & (t >= tt.jam_start)
 
         # route guidance --------------------------------------------------------------
-        tgt = tt.wp[idx, self.wp_idx]
+        last_w = tt.wp.shape[1] - 1
+        tgt = tt.wp[idx, np.minimum(self.wp_idx, last_w)]
         dx, dy = tgt[:, 0] - px, tgt[:, 1] - py
         dist = np.hypot(dx, dy)
         fixed = tt.vmin > 0
@@ -150,7 +155,7 @@ class Kinematics:
                                      np.full(n, 20.0)])
         done = self.wp_idx >= tt.n_wp          # past the last waypoint
         reached = fly & route & ~done & ~jam & (dist < capture)
-        hold_s = tt.wp_hold[idx, np.minimum(self.wp_idx, tt.wp.shape[1] - 1)]
+        hold_s = tt.wp_hold[idx, np.minimum(self.wp_idx, last_w)]
         start_hold = reached & (hold_s > 0) & np.isnan(self.hold_left)
         self.hold_left[start_hold] = hold_s[start_hold]
         holding = fly & ~np.isnan(self.hold_left)
@@ -167,7 +172,7 @@ class Kinematics:
         landing = ended & (tt.end_mode == END["land"])
         orbit_end = ended & (tt.end_mode == END["orbit"])
         holding = fly & ~np.isnan(self.hold_left)
-        safe_idx = np.minimum(self.wp_idx, tt.wp.shape[1] - 1)
+        safe_idx = np.minimum(self.wp_idx, last_w)
         tgt = tt.wp[idx, safe_idx]
         last = tt.wp[idx, np.maximum(tt.n_wp - 1, 0)]
         tgt = np.where(done[:, None], last, tgt)

@@ -147,15 +147,15 @@ class SensorModel(ABC):
         present = w.present.any(axis=0)
         if not present.any():
             return np.nonzero(present)[0]
-        with np.errstate(invalid="ignore"):
-            xmin = np.nanmin(np.where(w.present, w.x, np.nan), axis=0)
-            xmax = np.nanmax(np.where(w.present, w.x, np.nan), axis=0)
-            ymin = np.nanmin(np.where(w.present, w.y, np.nan), axis=0)
-            ymax = np.nanmax(np.where(w.present, w.y, np.nan), axis=0)
+        xmin = np.min(np.where(w.present, w.x, np.inf), axis=0)
+        xmax = np.max(np.where(w.present, w.x, -np.inf), axis=0)
+        ymin = np.min(np.where(w.present, w.y, np.inf), axis=0)
+        ymax = np.max(np.where(w.present, w.y, -np.inf), axis=0)
         sx, sy = self.map_xy
-        dx = np.maximum(np.maximum(xmin - sx, sx - xmax), 0.0)
-        dy = np.maximum(np.maximum(ymin - sy, sy - ymax), 0.0)
-        near = present & (np.hypot(dx, dy) <= reach_m * 1.02 + 1_000.0)
+        with np.errstate(invalid="ignore"):
+            dx = np.maximum(np.maximum(xmin - sx, sx - xmax), 0.0)
+            dy = np.maximum(np.maximum(ymin - sy, sy - ymax), 0.0)
+            near = present & (np.hypot(dx, dy) <= reach_m * 1.02 + 1_000.0)
         return np.nonzero(near)[0]
 
     def frac(self, tid: np.ndarray, az_deg: np.ndarray) -> np.ndarray:
