@@ -16,7 +16,7 @@ M = TypeVar("M", bound=BaseModel)
 
 
 def format_key(loc: Sequence[int | str]) -> str:
-    """Turn a pydantic error location into a dotted key: ``('sensor', 2, 'x')`` → ``sensor[2].x``."""
+    """A pydantic error location as a dotted key: ``('sensor', 2, 'x')`` → ``sensor[2].x``."""
     out = ""
     for part in loc:
         if isinstance(part, int):

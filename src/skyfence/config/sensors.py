@@ -10,6 +10,7 @@ an error naming the key.
 
 from __future__ import annotations
 
+import typing
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -21,7 +22,7 @@ from skyfence.errors import ConfigError
 __all__ = ["SENSOR_KINDS", "SensorDeployment", "SensorSpec", "load_sensors", "sensors_to_toml"]
 
 SensorKind = Literal["radar3d", "radar2d", "rf_df", "acoustic", "eoir", "remote_id", "adsb"]
-SENSOR_KINDS: tuple[str, ...] = ("radar3d", "radar2d", "rf_df", "acoustic", "eoir", "remote_id", "adsb")
+SENSOR_KINDS: tuple[str, ...] = typing.get_args(SensorKind)
 
 Pos = Annotated[float, Field(gt=0)]
 NonNeg = Annotated[float, Field(ge=0)]

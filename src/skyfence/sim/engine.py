@@ -64,7 +64,8 @@ class Simulation:
         n = max(len(self.targets), 1)
         steps = int(np.clip(2_000_000 // n, 20, 600))
         self.chunk_steps = steps
-        self.margin_steps = int(np.ceil(max([s.period for s in self.sensors] + [1.0]) / self.dt)) + 2
+        longest = max([s.period for s in self.sensors] + [1.0])
+        self.margin_steps = int(np.ceil(longest / self.dt)) + 2
 
     # ------------------------------------------------------------------------------
     def _snapshot(self, k: Kinematics) -> tuple[np.ndarray, ...]:

@@ -54,8 +54,9 @@ def _explicit(t: TargetSpec, frame: LocalFrame, ground: float) -> _Row:
     ]
     ew: dict[str, float] = {}
     if t.ew is not None:
+        e = t.ew
         ew = dict(
-            spoof_start=t.start_s + t.ew.spoof_start_s if t.ew.spoof_start_s is not None else np.inf,
+            spoof_start=t.start_s + e.spoof_start_s if e.spoof_start_s is not None else np.inf,
             spoof_rot=np.radians(t.ew.spoof_rotation_deg), spoof_ramp=t.ew.spoof_ramp_s,
             drift_e=t.ew.spoof_drift_mps[0], drift_n=t.ew.spoof_drift_mps[1],
             jam_start=t.start_s + t.ew.jam_start_s if t.ew.jam_start_s is not None else np.inf,
