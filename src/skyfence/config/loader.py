@@ -109,7 +109,8 @@ def validate_model(model: type[M], data: Any, file: str | Path, prefix: str = ""
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        errors = exc.errors()
+        # an unknown key is usually the cause of a "missing" one (a misspelling): lead with it
+        errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
         parts = []
         for err in errors:
             key = format_key(err["loc"])
