@@ -54,11 +54,8 @@ class Simulation:
         wind_to = np.radians(scenario.wind.from_deg + 180.0)
         self.wind = (scenario.wind.speed_mps * np.sin(wind_to),
                      scenario.wind.speed_mps * np.cos(wind_to))
-        sx, sy = self.frame.to_map(np.array([s.lat_deg for s in scenario.sensor]),
-                                   np.array([s.lon_deg for s in scenario.sensor]))
         self.sensors: list[SensorModel] = [
-            make_sensor(s, i, self.seed, self.t0, self.duration, self.terrain,
-                        (float(sx[i]), float(sy[i])))
+            make_sensor(s, i, self.seed, self.t0, self.duration, self.terrain)
             for i, s in enumerate(scenario.sensor)
         ]
         n = max(len(self.targets), 1)
@@ -70,27 +67,25 @@ class Simulation:
     # ------------------------------------------------------------------------------
     def _snapshot(self, k: Kinematics) -> tuple[np.ndarray, ...]:
         present = (k.state == STATE["flying"]) | (k.state == STATE["gliding"])
-        return (k.x.copy(), k.y.copy(), k.alt.copy(), k.vx.copy(), k.vy.copy(), k.vz.copy(),
-                k.state.copy(), present)
+        return (np.degrees(k.lat), np.degrees(k.lon), k.alt.copy(), k.vx.copy(), k.vy.copy(),
+                k.vz.copy(), k.state.copy(), present)
 
     def _window(self, times: np.ndarray, snaps: list[tuple[np.ndarray, ...]]
                 ) -> tuple[TruthWindow, np.ndarray, np.ndarray, np.ndarray]:
-        x = np.stack([s[0] for s in snaps])
-        y = np.stack([s[1] for s in snaps])
+        lat = np.stack([s[0] for s in snaps])
+        lon = np.stack([s[1] for s in snaps])
         alt = np.stack([s[2] for s in snaps])
-        vx = np.stack([s[3] for s in snaps])
-        vy = np.stack([s[4] for s in snaps])
+        ve = np.stack([s[3] for s in snaps])
+        vn = np.stack([s[4] for s in snaps])
         vz = np.stack([s[5] for s in snaps])
         present = np.stack([s[7] for s in snaps])
-        lat, lon = (np.asarray(a) for a in self.frame.from_map(x, y))
-        ve, vn = self.frame.map_velocity_to_enu(x, y, vx, vy)
         ex, ey, ez = geodetic2ecef(lat, lon, alt)
         ux, uy, uz = enu2uvw(ve, vn, vz, lat, lon)
         return TruthWindow(
-            t=times, x=x, y=y, lat=lat, lon=lon, alt=alt,
+            t=times, lat=lat, lon=lon, alt=alt,
             ecef=np.stack([ex, ey, ez], axis=-1), vel=np.stack([ux, uy, uz], axis=-1),
             present=present, targets=self.targets, terrain_alt_m=self.terrain,
-        ), np.asarray(ve), np.asarray(vn), vz
+        ), ve, vn, vz
 
     def _truth_rows(self, w: TruthWindow, ve: np.ndarray, vn: np.ndarray, vz: np.ndarray,
                     states: np.ndarray, lo: int) -> dict[str, np.ndarray]:

@@ -1,7 +1,9 @@
 """Vectorised target motion: every target advances one step per call, as arrays.
 
-The motion is integrated in a local map plane (x east, y north, metres; see
-:class:`skyfence.geo.frame.LocalFrame`) with heights above the ellipsoid.
+The motion is integrated on the WGS84 ellipsoid: latitude and longitude advance
+by the east/north velocity over the local radii of curvature, so headings and
+velocities are true (local east, north, up) with no map projection in the loop.
+Distances for guidance are local east/north metres between two points.
 Guidance is a turn-rate-limited pursuit of the next waypoint (smooth turns),
 first-order speed and climb with limits, holds (hover for rotary wings, orbit
 for fixed wings), fuel (endurance) and a glide to the ground when it runs out.
@@ -17,6 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from skyfence.geo.geodesy import WGS84_A, WGS84_E2
+
 __all__ = ["BEHAVIOUR", "END", "STATE", "Kinematics", "TargetTable"]
 
 BEHAVIOUR = {"route": 0, "wander": 1, "drift": 2}
@@ -27,7 +31,7 @@ STATE = {"waiting": 0, "flying": 1, "gliding": 2, "down": 3, "gone": 4}
 @dataclass
 class TargetTable:
     """Static description of N targets (structure of arrays).  Times are seconds after
-    the scenario start; positions in the map plane (m) and heights above the ellipsoid."""
+    the scenario start; waypoints in radians and metres above the ellipsoid."""
 
     name: np.ndarray          # (N,) str
     type: np.ndarray          # (N,) str
@@ -35,7 +39,7 @@ class TargetTable:
     behaviour: np.ndarray     # (N,) int8, BEHAVIOUR
     start_t: np.ndarray       # (N,)
     end_t: np.ndarray         # (N,) inf when unlimited
-    wp: np.ndarray            # (N, W, 3) x, y, alt
+    wp: np.ndarray            # (N, W, 3) latitude (rad), longitude (rad), alt (m)
     wp_hold: np.ndarray       # (N, W) s
     wp_speed: np.ndarray      # (N, W) m/s, NaN = cruise
     n_wp: np.ndarray          # (N,) int
@@ -71,6 +75,21 @@ def _wrap(a: np.ndarray) -> np.ndarray:
     return (a + np.pi) % (2 * np.pi) - np.pi
 
 
+def _radii(lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Meridional (M) and prime-vertical (N) radii of curvature at ``lat`` (rad), metres."""
+    w2 = 1.0 - WGS84_E2 * np.sin(lat) ** 2
+    return WGS84_A * (1.0 - WGS84_E2) / w2**1.5, WGS84_A / np.sqrt(w2)
+
+
+def delta_en(lat0: np.ndarray, lon0: np.ndarray, lat1: np.ndarray,
+             lon1: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """East and north metres from point 0 to point 1 (radians), on the local radii at the
+    mid-latitude: exact to a few metres per 100 km, which is all guidance needs."""
+    mid = 0.5 * (lat0 + lat1)
+    m, n = _radii(mid)
+    return _wrap(lon1 - lon0) * n * np.cos(mid), (lat1 - lat0) * m
+
+
 class Kinematics:
     """The moving state of all targets; :meth:`step` advances it by ``dt``."""
 
@@ -82,12 +101,13 @@ class Kinematics:
         self.rng = rng
         n = len(tt)
         first = tt.wp[np.arange(n), 0]
-        self.x = first[:, 0].copy()
-        self.y = first[:, 1].copy()
+        self.lat = first[:, 0].copy()
+        self.lon = first[:, 1].copy()
         self.alt = first[:, 2].copy()
         has_next = tt.n_wp > 1
         nxt = tt.wp[np.arange(n), np.minimum(1, tt.wp.shape[1] - 1)]
-        hdg = np.arctan2(nxt[:, 0] - self.x, nxt[:, 1] - self.y)
+        de, dn = delta_en(self.lat, self.lon, nxt[:, 0], nxt[:, 1])
+        hdg = np.arctan2(de, dn)
         rand_hdg = rng.uniform(-np.pi, np.pi, n)
         self.heading = np.where(has_next, hdg, rand_hdg)
         wind_hdg = np.arctan2(self.wind[0], self.wind[1])
@@ -102,9 +122,9 @@ class Kinematics:
         self.omega = np.zeros(n)                 # wander turn rate
         self.home = first[:, :2].copy()
         self.home_alt = first[:, 2].copy()
-        self.spoof_c = np.full((n, 2), np.nan)   # where spoofing began
-        self.vx = np.zeros(n)
-        self.vy = np.zeros(n)
+        self.spoof_c = np.full((n, 2), np.nan)   # where spoofing began (lat, lon rad)
+        self.vx = np.zeros(n)                    # east, m/s
+        self.vy = np.zeros(n)                    # north, m/s
 
     # ------------------------------------------------------------------------------
     def activate(self, t: float) -> None:
@@ -131,24 +151,25 @@ class Kinematics:
         # perceived position under spoofing -------------------------------------------
         sp = moving & (t >= tt.spoof_start)
         newc = sp & np.isnan(self.spoof_c[:, 0])
-        self.spoof_c[newc, 0] = self.x[newc]
-        self.spoof_c[newc, 1] = self.y[newc]
+        self.spoof_c[newc, 0] = self.lat[newc]
+        self.spoof_c[newc, 1] = self.lon[newc]
         since = np.where(sp, t - tt.spoof_start, 0.0)
         theta = np.where(sp, tt.spoof_rot * np.clip(since / tt.spoof_ramp, 0.0, 1.0), 0.0)
-        cx = np.where(sp, self.spoof_c[:, 0], self.x)
-        cy = np.where(sp, self.spoof_c[:, 1], self.y)
-        rx, ry = self.x - cx, self.y - cy
-        # rotation clockwise by theta in map azimuth terms
+        # everything relative to c: where spoofing began (or the target itself)
+        c_lat = np.where(sp, self.spoof_c[:, 0], self.lat)
+        c_lon = np.where(sp, self.spoof_c[:, 1], self.lon)
+        rx, ry = delta_en(c_lat, c_lon, self.lat, self.lon)
+        # the perceived position: rotated clockwise by theta about c, then shifted
         c, s = np.cos(theta), np.sin(theta)
-        px = cx + c * rx + s * ry + tt.spoof_drift[:, 0] * since
-        py = cy - s * rx + c * ry + tt.spoof_drift[:, 1] * since
+        px = c * rx + s * ry + tt.spoof_drift[:, 0] * since
+        py = -s * rx + c * ry + tt.spoof_drift[:, 1] * since
         jam = moving & (t >= tt.jam_start)
 
         # route guidance --------------------------------------------------------------
         last_w = tt.wp.shape[1] - 1
         tgt = tt.wp[idx, np.minimum(self.wp_idx, last_w)]
-        dx, dy = tgt[:, 0] - px, tgt[:, 1] - py
-        dist = np.hypot(dx, dy)
+        wx, wy = delta_en(c_lat, c_lon, tgt[:, 0], tgt[:, 1])
+        dist = np.hypot(wx - px, wy - py)
         fixed = tt.vmin > 0
         turn_radius = np.where(fixed, self.speed / np.maximum(tt.turn_rate, 1e-6), 0.0)
         capture = np.maximum.reduce([1.5 * self.speed * dt, np.minimum(turn_radius, 2_000.0),
@@ -176,8 +197,8 @@ class Kinematics:
         tgt = tt.wp[idx, safe_idx]
         last = tt.wp[idx, np.maximum(tt.n_wp - 1, 0)]
         tgt = np.where(done[:, None], last, tgt)
-        dx, dy = tgt[:, 0] - px, tgt[:, 1] - py
-        desired = np.arctan2(dx, dy) - theta
+        wx, wy = delta_en(c_lat, c_lon, tgt[:, 0], tgt[:, 1])
+        desired = np.arctan2(wx - px, wy - py) - theta
         desired = np.where(ended & (tt.end_mode == END["continue"]), self.heading, desired)
         orbiting = (holding | orbit_end) & fixed
         desired = np.where(orbiting, self.heading + tt.turn_rate * dt * 1.5, desired)
@@ -193,7 +214,7 @@ class Kinematics:
             a = np.exp(-dt / tau)
             sig = 0.35 * tt.turn_rate
             self.omega = a * self.omega + sig * np.sqrt(1 - a * a) * self.rng.standard_normal(n)
-            hx, hy = self.home[:, 0] - self.x, self.home[:, 1] - self.y
+            hx, hy = delta_en(self.lat, self.lon, self.home[:, 0], self.home[:, 1])
             far = np.hypot(hx, hy) > 5_000.0
             home_hdg = np.arctan2(hx, hy)
             desired = np.where(wander, self.heading + self.omega * dt, desired)
@@ -241,8 +262,9 @@ class Kinematics:
         vy = np.where(drift, vy_d, self.speed * np.cos(self.heading))
         self.vx = np.where(moving, vx, 0.0)
         self.vy = np.where(moving, vy, 0.0)
-        self.x = self.x + self.vx * dt
-        self.y = self.y + self.vy * dt
+        m, nrad = _radii(self.lat)
+        self.lat = self.lat + self.vy * dt / (m + self.alt)
+        self.lon = _wrap(self.lon + self.vx * dt / ((nrad + self.alt) * np.cos(self.lat)))
         self.alt = self.alt + self.vz * dt
         self.dist = self.dist + np.where(moving, np.hypot(self.vx, self.vy) * dt, 0.0)
 

@@ -24,7 +24,7 @@ class _Row:
     name: str
     p: TargetPreset
     start_t: float
-    wps: list[tuple[float, float, float, float, float]]  # x, y, alt, hold, speed
+    wps: list[tuple[float, float, float, float, float]]  # map x, y (m), alt, hold, speed
     end_mode: str = "continue"
     end_t: float = np.inf
     icao24: str = ""
@@ -178,6 +178,10 @@ def build_targets(scen: Scenario, frame: LocalFrame, rng: np.random.Generator) -
         wp[i, len(arr):] = arr[-1, :3]
         hold[i, : len(arr)] = arr[:, 3]
         spd[i, : len(arr)] = arr[:, 4]
+    # rows are built in the scenario's map plane (metres); the kinematics want radians
+    lat, lon = frame.from_map(wp[..., 0], wp[..., 1])
+    wp[..., 0] = np.radians(lat)
+    wp[..., 1] = np.radians(lon)
 
     def col(f, dtype=float):  # type: ignore[no-untyped-def]
         return np.array([f(r) for r in rows], dtype=dtype)

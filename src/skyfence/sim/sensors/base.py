@@ -22,8 +22,6 @@ class TruthWindow:
     """Truth of all targets on a uniform time grid (rows: times, columns: targets)."""
 
     t: np.ndarray         # (T,) UTC epoch s
-    x: np.ndarray         # (T, N) map-plane east, m
-    y: np.ndarray         # (T, N) map-plane north, m
     lat: np.ndarray       # (T, N) deg
     lon: np.ndarray       # (T, N) deg
     alt: np.ndarray       # (T, N) m above the ellipsoid
@@ -87,12 +85,11 @@ class SensorModel(ABC):
     broadcast: bool = False
 
     def __init__(self, spec: SensorSpec, index: int, seed: int, t_start: float,
-                 duration_s: float, terrain_alt_m: float, map_xy: tuple[float, float]) -> None:
+                 duration_s: float, terrain_alt_m: float) -> None:
         self.spec = spec
         self.index = index
         self.seed = seed
         self.terrain = terrain_alt_m
-        self.map_xy = map_xy
         self.period = float(spec.scan_period_s or 1.0)
         rng = np.random.default_rng([seed, 1_000 + index])
         self.phase = float(rng.uniform(0, self.period))
@@ -143,19 +140,23 @@ class SensorModel(ABC):
         return in_az & in_el & in_r & np.asarray(los, bool)
 
     def candidates(self, w: TruthWindow, reach_m: float) -> np.ndarray:
-        """Targets that come within ``reach_m`` (map plane) of the site during the window."""
+        """Targets whose latitude/longitude box over the window comes within ``reach_m``
+        (generously rounded up) of the site: a cheap pre-filter, not the coverage test."""
         present = w.present.any(axis=0)
         if not present.any():
             return np.nonzero(present)[0]
-        xmin = np.min(np.where(w.present, w.x, np.inf), axis=0)
-        xmax = np.max(np.where(w.present, w.x, -np.inf), axis=0)
-        ymin = np.min(np.where(w.present, w.y, np.inf), axis=0)
-        ymax = np.max(np.where(w.present, w.y, -np.inf), axis=0)
-        sx, sy = self.map_xy
+        la0 = np.min(np.where(w.present, w.lat, np.inf), axis=0)
+        la1 = np.max(np.where(w.present, w.lat, -np.inf), axis=0)
+        lo0 = np.min(np.where(w.present, w.lon, np.inf), axis=0)
+        lo1 = np.max(np.where(w.present, w.lon, -np.inf), axis=0)
+        s = self.spec
+        margin = reach_m * 1.05 + 2_000.0
+        dlat = np.degrees(margin / 6_335_000.0)  # smallest meridional radius: an upper bound
+        worst = min(abs(s.lat_deg) + dlat, 89.0)
+        dlon = np.degrees(margin / (6_378_137.0 * np.cos(np.radians(worst))))
         with np.errstate(invalid="ignore"):
-            dx = np.maximum(np.maximum(xmin - sx, sx - xmax), 0.0)
-            dy = np.maximum(np.maximum(ymin - sy, sy - ymax), 0.0)
-            near = present & (np.hypot(dx, dy) <= reach_m * 1.02 + 1_000.0)
+            near = (present & (la1 >= s.lat_deg - dlat) & (la0 <= s.lat_deg + dlat)
+                    & (lo1 >= s.lon_deg - dlon) & (lo0 <= s.lon_deg + dlon))
         return np.nonzero(near)[0]
 
     def frac(self, tid: np.ndarray, az_deg: np.ndarray) -> np.ndarray:

@@ -22,6 +22,6 @@ MODELS: dict[str, type[SensorModel]] = {
 
 
 def make_sensor(spec: SensorSpec, index: int, seed: int, t_start: float, duration_s: float,
-                terrain_alt_m: float, map_xy: tuple[float, float]) -> SensorModel:
+                terrain_alt_m: float) -> SensorModel:
     """The simulator model of ``spec`` (one per sensor kind)."""
-    return MODELS[spec.kind](spec, index, seed, t_start, duration_s, terrain_alt_m, map_xy)
+    return MODELS[spec.kind](spec, index, seed, t_start, duration_s, terrain_alt_m)
