@@ -1,0 +1,78 @@
+"""The `skyfence` command: help everywhere, JSON everywhere figures are printed,
+simulate → plot on a short run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from skyfence.cli.main import app
+from skyfence.io.tables import read_table
+from skyfence.model.schema import DETECTION_COLUMNS, TRUTH_COLUMNS
+
+runner = CliRunner()
+COMMANDS = ["scenarios", "simulate", "plot", "borders", "zones", "version"]
+
+
+@pytest.mark.parametrize("cmd", COMMANDS)
+def test_every_subcommand_has_help(cmd: str) -> None:
+    res = runner.invoke(app, [cmd, "--help"])
+    assert res.exit_code == 0, res.output
+    assert "Usage" in res.output
+
+
+def test_scenarios_json() -> None:
+    res = runner.invoke(app, ["scenarios", "--json"])
+    assert res.exit_code == 0, res.output
+    rows = json.loads(res.stdout)
+    assert {r["name"] for r in rows} >= {"jonava-gerbera", "border-day", "scale-10k"}
+
+
+def test_borders_and_zones_json() -> None:
+    res = runner.invoke(app, ["borders", "--json"])
+    assert res.exit_code == 0, res.output
+    lengths = {(r["a"], r["b"]): r["length_km"] for r in json.loads(res.stdout)}
+    assert lengths[("BY", "LT")] >= 620
+    res = runner.invoke(app, ["zones", "--json"])
+    assert res.exit_code == 0, res.output
+    assert len(json.loads(res.stdout)) == 7
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+def test_simulate_then_plot(tmp_path: Path, fmt: str) -> None:
+    out = tmp_path / "run"
+    res = runner.invoke(app, ["simulate", "jonava-gerbera", "--out", str(out), "--format", fmt,
+                              "--duration", "900", "--json"])
+    assert res.exit_code == 0, res.output
+    manifest = json.loads(res.stdout)
+    assert manifest["detections"] > 100
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        ["detections." + fmt, "truth." + fmt, "sensors.toml", "scenario.toml", "manifest.json"])
+    det = read_table(out / f"detections.{fmt}", DETECTION_COLUMNS)
+    truth = read_table(out / f"truth.{fmt}", TRUTH_COLUMNS)
+    assert list(det)[: len(DETECTION_COLUMNS)] == list(DETECTION_COLUMNS)
+    assert det["time"].size == manifest["detections"]
+    assert truth["time"].size == manifest["truth_rows"]
+    assert set(det["kind"]) <= {"radar3d", "radar2d", "bearing", "bearing_elev", "position"}
+    png = tmp_path / "map.png"
+    res = runner.invoke(app, ["plot", str(out), "--out", str(png)])
+    assert res.exit_code == 0, res.output
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert png.stat().st_size > 50_000
+
+
+def test_plot_of_a_directory_that_is_no_run(tmp_path: Path) -> None:
+    res = runner.invoke(app, ["plot", str(tmp_path), "--out", str(tmp_path / "x.png")])
+    assert res.exit_code == 2
+    assert "no manifest.json" in res.output
+
+
+def test_unknown_format(tmp_path: Path) -> None:
+    res = runner.invoke(app, ["simulate", "jonava-gerbera", "--out", str(tmp_path / "o"),
+                              "--format", "xlsx"])
+    assert res.exit_code == 2
+    assert "must be one of parquet, csv" in res.output
+    assert not (tmp_path / "o").exists()
