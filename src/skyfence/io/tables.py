@@ -39,7 +39,10 @@ def _to_arrow(data: dict[str, np.ndarray], schema: pa.Schema) -> pa.Table:
     for f in schema:
         col = data[f.name]
         if pa.types.is_string(f.type):
-            arrays.append(pa.array(np.asarray(col, dtype=object).tolist(), type=pa.string()))
+            arr = np.asarray(col)
+            if arr.dtype.kind != "U":
+                arr = arr.astype(str)
+            arrays.append(pa.array(arr, type=pa.string()))
         else:
             arrays.append(pa.array(np.asarray(col), type=f.type))
     return pa.Table.from_arrays(arrays, schema=schema)

@@ -102,9 +102,9 @@ class Simulation:
         return {
             "time": w.t[g],
             "truth_id": ni.astype(np.int64),
-            "name": tt.name[ni].astype(object),
-            "target_type": tt.type[ni].astype(object),
-            "target_class": tt.target_class[ni].astype(object),
+            "name": tt.name[ni],
+            "target_type": tt.type[ni],
+            "target_class": tt.target_class[ni],
             "lat_deg": w.lat[g, ni],
             "lon_deg": w.lon[g, ni],
             "alt_m": w.alt[g, ni],
@@ -112,7 +112,7 @@ class Simulation:
             "vel_north_mps": vn[g, ni],
             "vel_up_mps": np.where(just_down[ti, ni], 0.0, vz[g, ni]),
             "rcs_dbsm": tt.rcs_dbsm[ni],
-            "status": np.where(just_down[ti, ni], "down", "flying").astype(object),
+            "status": np.where(just_down[ti, ni], "down", "flying"),
         }
 
     def run(self, progress: Progress | None = None) -> Iterator[Chunk]:
@@ -148,7 +148,8 @@ class Simulation:
             det = {k: np.concatenate([d[k] for d in dets]) for k in DETECTION_COLUMNS}
             if pending is not None:
                 det = {k: np.concatenate([pending[k], det[k]]) for k in det}
-            order = np.lexsort((det["sensor_id"].astype(str), det["time"]))
+            # stable: equal times keep the sensors' order (the pending rows come first)
+            order = np.argsort(det["time"], kind="stable")
             det = {k: v[order] for k, v in det.items()}
             cut = det["time"] < (c1 - hold_back) if np.isfinite(c1) else np.ones(order.size, bool)
             out = {k: v[cut] for k, v in det.items()}

@@ -41,15 +41,22 @@ class TruthWindow:
         i = np.floor(f).astype(np.int64)
         ok = (i >= 0) & (i + 1 < self.t.size)
         i = np.clip(i, 0, max(self.t.size - 2, 0))
-        w = (f - i)[:, None]
-        ok &= self.present[i, tid] & self.present[i + 1, tid]
-        pos = (1 - w) * self.ecef[i, tid] + w * self.ecef[i + 1, tid]
-        vel = (1 - w) * self.vel[i, tid] + w * self.vel[i + 1, tid]
-        w1 = w[:, 0]
-        lat = (1 - w1) * self.lat[i, tid] + w1 * self.lat[i + 1, tid]
-        lon = (1 - w1) * self.lon[i, tid] + w1 * self.lon[i + 1, tid]
-        alt = (1 - w1) * self.alt[i, tid] + w1 * self.alt[i + 1, tid]
-        return {"ok": ok, "pos": pos, "vel": vel, "lat": lat, "lon": lon, "alt": alt}
+        n = self.present.shape[1]
+        a = i * n + tid            # flat index of (i, tid); b is the next step
+        b = a + n
+        w = f - i
+        pres = self.present.reshape(-1)
+        ok &= pres[a] & pres[b]
+        ecef = self.ecef.reshape(-1, 3)
+        vel = self.vel.reshape(-1, 3)
+        w2 = w[:, None]
+        out = {"ok": ok,
+               "pos": ecef[a] + w2 * (ecef[b] - ecef[a]),
+               "vel": vel[a] + w2 * (vel[b] - vel[a])}
+        for k in ("lat", "lon", "alt"):
+            col = getattr(self, k).reshape(-1)
+            out[k] = col[a] + w * (col[b] - col[a])
+        return out
 
 
 @dataclass
@@ -67,7 +74,7 @@ class Geometry:
 def empty_detections() -> dict[str, np.ndarray]:
     out: dict[str, np.ndarray] = {}
     for k, dt in DETECTION_COLUMNS.items():
-        out[k] = np.empty(0, dtype=object if dt == "str" else dt)
+        out[k] = np.empty(0, dtype=str if dt == "str" else dt)
     return out
 
 
@@ -159,6 +166,19 @@ class SensorModel(ABC):
                     & (lo1 >= s.lon_deg - dlon) & (lo0 <= s.lon_deg + dlon))
         return np.nonzero(near)[0]
 
+    def rough_azimuth(self, w: TruthWindow, times: np.ndarray, tid: np.ndarray) -> np.ndarray:
+        """Azimuth (deg) of targets at the grid step nearest ``times``, on a local flat
+        earth: good to a fraction of a degree, enough to time a rotating beam."""
+        if not self.rotating:
+            return np.zeros(times.shape)
+        i = np.clip(np.rint((times - w.t[0]) / w.dt).astype(np.int64), 0, w.t.size - 1)
+        lat = w.lat[i, tid]
+        lon = w.lon[i, tid]
+        de = (lon - self.spec.lon_deg) * np.cos(np.radians(self.spec.lat_deg))
+        dn = lat - self.spec.lat_deg
+        with np.errstate(invalid="ignore"):
+            return np.degrees(np.arctan2(de, dn)) % 360.0
+
     def frac(self, tid: np.ndarray, az_deg: np.ndarray) -> np.ndarray:
         if self.rotating:
             return (az_deg % 360.0) / 360.0
@@ -179,9 +199,7 @@ class SensorModel(ABC):
         ks, tid = ks.ravel(), tid.ravel()
         if tid.size:
             # where is each target as the scan starts?  then when does the scan see it?
-            s0 = w.sample(ks, tid)
-            g0 = self.geometry(s0["pos"], s0["vel"], s0["alt"])
-            times = ks + self.frac(tid, g0.az_deg) * self.period
+            times = ks + self.frac(tid, self.rough_azimuth(w, ks, tid)) * self.period
             smp = w.sample(times, tid)
             keep = smp["ok"]
             times, tid = times[keep], tid[keep]
@@ -198,8 +216,8 @@ class SensorModel(ABC):
         lat = self.spec.latency_s + (rng.exponential(self.spec.latency_jitter_s, n)
                                      if self.spec.latency_jitter_s > 0 else np.zeros(n))
         out["arrival_time"] = out["time"] + lat
-        out["sensor_id"] = np.full(n, self.spec.id, dtype=object)
-        out["kind"] = np.full(n, self.detection_kind, dtype=object)
+        out["sensor_id"] = np.full(n, self.spec.id)
+        out["kind"] = np.full(n, self.detection_kind)
         return out
 
     # -- to implement ------------------------------------------------------------------
@@ -221,7 +239,7 @@ class SensorModel(ABC):
             if k in cols:
                 out[k] = np.asarray(cols[k])
             elif dt == "str":
-                out[k] = np.full(n, "", dtype=object)
+                out[k] = np.full(n, "")
             elif dt == "int64":
                 out[k] = np.full(n, -1, dtype=np.int64)
             else:

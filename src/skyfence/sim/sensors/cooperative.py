@@ -42,7 +42,7 @@ class _Cooperative(SensorModel):
             n, time=times[hit], lat_deg=lat + err[:, 1] / _M_PER_DEG_LAT,
             lon_deg=smp["lon"][hit] + err[:, 0] / (_M_PER_DEG_LAT * cos_lat),
             alt_m=smp["alt"][hit] + err[:, 2], sigma_pos_m=np.full(n, sp),
-            id_hint=ids[hit].astype(object), truth_id=tid[hit].astype(np.int64))
+            id_hint=ids[hit], truth_id=tid[hit].astype(np.int64))
 
     def _claimed_offset(self, w: TruthWindow, tid: np.ndarray) -> np.ndarray:
         return np.zeros((tid.size, 2))
