@@ -54,7 +54,7 @@ def test_jonava_crosses_from_belarus_and_comes_down_near_gaiziunai(jonava) -> No
     assert len(changes) == 1
     assert (country[changes[0]], country[changes[0] + 1]) == ("BY", "LT")
     # it comes down inside the Gaižiūnai training ground zone (Jonava district)
-    zone = load_zones().by_id["gaiziunai-training-ground"]
+    zone = load_zones()["gaiziunai-training-ground"]
     d, _, _ = geodesic_inverse(truth["lat_deg"][-1], truth["lon_deg"][-1], zone.lat_deg,
                                zone.lon_deg)
     assert d < zone.radius_m
@@ -64,7 +64,7 @@ def test_jonava_crosses_from_belarus_and_comes_down_near_gaiziunai(jonava) -> No
                                   truth["lat_deg"][1:], truth["lon_deg"][1:])
     km_in_lt = step[inside[1:]].sum() / 1000
     assert 100 <= km_in_lt <= 160
-    vilnius = load_zones().by_id["vilnius-centre"]
+    vilnius = load_zones()["vilnius-centre"]
     dv, _, _ = geodesic_inverse(truth["lat_deg"], truth["lon_deg"], vilnius.lat_deg,
                                 vilnius.lon_deg)
     assert dv.min() < 10_000

@@ -110,9 +110,11 @@ def plot_run(run_dir: str | Path, out: str | Path, max_points: int = 150_000,
     xlim = ((lo0 + lo1) / 2 - half_w, (lo0 + lo1) / 2 + half_w)
     ylim = (lat_c - half_h, lat_c + half_h)
 
-    fig, ax = plt.subplots(figsize=(12, 12 * half_h / (half_w * k) * 0.85 + 1.0))
+    fig, ax = plt.subplots(figsize=(14.5, 11 * half_h / (half_w * k) + 1.2))
     ax.set_facecolor("#dfeef7")
-    from shapely.geometry import MultiPolygon, Polygon
+    from shapely.geometry import MultiPolygon, Polygon, box
+
+    view = box(xlim[0], ylim[0], xlim[1], ylim[1])
 
     for cid in borders.ids:
         geom = borders.geometry(cid)
@@ -123,10 +125,11 @@ def plot_run(run_dir: str | Path, out: str | Path, max_points: int = 150_000,
             xs, ys = poly.exterior.xy
             ax.fill(xs, ys, color=COUNTRY_FILL.get(cid, "#f4f4f4"), zorder=0, lw=0)
             ax.plot(xs, ys, color="#555555", lw=1.2, zorder=1)
-        c = geom.representative_point()
-        if xlim[0] < c.x < xlim[1] and ylim[0] < c.y < ylim[1]:
-            ax.text(c.x, c.y, borders.name(cid), fontsize=11, color="#777777", ha="center",
-                    zorder=1, style="italic")
+        visible = geom.intersection(view)
+        if not visible.is_empty and visible.area > 0.02 * view.area:
+            c = visible.representative_point()
+            ax.text(c.x, c.y, borders.name(cid).upper(), fontsize=13, color="#999999",
+                    ha="center", zorder=1, alpha=0.8)
 
     for z in zones:
         xs, ys = z.geometry.exterior.xy
@@ -159,10 +162,15 @@ def plot_run(run_dir: str | Path, out: str | Path, max_points: int = 150_000,
             sub[col] = np.full(idx.size, np.nan) if dt != "str" else np.full(idx.size, "", object)
     dlat, dlon = detection_positions(sub, sites)
     false = sub["truth_id"] < 0 if "truth_id" in sub else np.zeros(idx.size, bool)
-    ax.plot(dlon[false], dlat[false], ".", color="#888888", ms=1.5, alpha=0.4, zorder=4,
-            label=f"false alarms ({int(np.count_nonzero(det.get('truth_id', idx) < 0)):,})")
+    # clutter can outnumber real plots 100:1; show a thin sample so the picture stays legible
+    fa_idx = np.flatnonzero(false)
+    shown = fa_idx[:: max(1, fa_idx.size // 20_000)]
+    n_false = int(np.count_nonzero(det["truth_id"] < 0)) if "truth_id" in det else 0
+    ax.plot(dlon[shown], dlat[shown], ".", color="#888888", ms=1.2, alpha=0.35, zorder=4,
+            label=f"false alarms ({n_false:,}; {shown.size:,} shown)")
     ax.plot(dlon[~false], dlat[~false], ".", color="#000000", ms=2, alpha=0.5, zorder=5,
-            label=f"detections with position ({int(np.count_nonzero(~np.isnan(dlat))):,} shown)")
+            label=f"target detections ({int(np.count_nonzero(~false & ~np.isnan(dlat))):,} "
+            "with a position shown)")
     bearing = np.isin(sub["kind"].astype(str), ["bearing", "bearing_elev"]) & ~false
     if bearing.any():
         b = np.nonzero(bearing)[0][:: max(1, int(bearing.sum() // 300))]
@@ -210,7 +218,8 @@ def plot_run(run_dir: str | Path, out: str | Path, max_points: int = 150_000,
                  f"{start} UTC + {manifest['duration_s'] / 60:.0f} min · seed {manifest['seed']}"
                  f" · {manifest['targets']} targets · {manifest['detections']:,} detections",
                  fontsize=11)
-    ax.legend(loc="upper right", fontsize=8, framealpha=0.9)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, framealpha=0.9,
+              borderaxespad=0.0)
     fig.text(0.01, 0.005, "Borders © OpenStreetMap contributors (ODbL 1.0), via geo-maps "
              "countries-land-10m", fontsize=7, color="#555555")
     fig.tight_layout()
