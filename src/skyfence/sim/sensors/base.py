@@ -3,6 +3,7 @@ latency, and assembling detection columns."""
 
 from __future__ import annotations
 
+import functools
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
@@ -34,6 +35,16 @@ class TruthWindow:
     @property
     def dt(self) -> float:
         return float(self.t[1] - self.t[0]) if self.t.size > 1 else 1.0
+
+    @functools.cached_property
+    def boxes(self) -> tuple[np.ndarray, ...]:
+        """Per target over the window: (present at all, lat min, lat max, lon min, lon max)."""
+        p = self.present
+        return (p.any(axis=0),
+                np.min(np.where(p, self.lat, np.inf), axis=0),
+                np.max(np.where(p, self.lat, -np.inf), axis=0),
+                np.min(np.where(p, self.lon, np.inf), axis=0),
+                np.max(np.where(p, self.lon, -np.inf), axis=0))
 
     def sample(self, times: np.ndarray, tid: np.ndarray) -> dict[str, np.ndarray]:
         """Linearly interpolate the truth of targets ``tid`` at ``times`` (same shape)."""
@@ -149,13 +160,9 @@ class SensorModel(ABC):
     def candidates(self, w: TruthWindow, reach_m: float) -> np.ndarray:
         """Targets whose latitude/longitude box over the window comes within ``reach_m``
         (generously rounded up) of the site: a cheap pre-filter, not the coverage test."""
-        present = w.present.any(axis=0)
+        present, la0, la1, lo0, lo1 = w.boxes
         if not present.any():
             return np.nonzero(present)[0]
-        la0 = np.min(np.where(w.present, w.lat, np.inf), axis=0)
-        la1 = np.max(np.where(w.present, w.lat, -np.inf), axis=0)
-        lo0 = np.min(np.where(w.present, w.lon, np.inf), axis=0)
-        lo1 = np.max(np.where(w.present, w.lon, -np.inf), axis=0)
         s = self.spec
         margin = reach_m * 1.05 + 2_000.0
         dlat = np.degrees(margin / 6_335_000.0)  # smallest meridional radius: an upper bound
