@@ -15,7 +15,9 @@ it on a drifting gyro.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -90,6 +92,22 @@ def delta_en(lat0: np.ndarray, lon0: np.ndarray, lat1: np.ndarray,
     return _wrap(lon1 - lon0) * n * np.cos(mid), (lat1 - lat0) * m
 
 
+_STATE_FIELDS = ("lat", "lon", "alt", "heading", "speed", "vz", "wp_idx", "hold_left", "dist",
+                 "state", "omega", "home", "home_alt", "spoof_c", "vx", "vy")
+
+
+class _Subset:
+    """The moving state of some targets, gathered for one step and scattered back."""
+
+    def __init__(self, k: Kinematics, idx: np.ndarray) -> None:
+        for name in _STATE_FIELDS:
+            setattr(self, name, getattr(k, name)[idx])
+
+    def scatter(self, k: Kinematics, idx: np.ndarray) -> None:
+        for name in _STATE_FIELDS:
+            getattr(k, name)[idx] = getattr(self, name)
+
+
 class Kinematics:
     """The moving state of all targets; :meth:`step` advances it by ``dt``."""
 
@@ -125,6 +143,8 @@ class Kinematics:
         self.spoof_c = np.full((n, 2), np.nan)   # where spoofing began (lat, lon rad)
         self.vx = np.zeros(n)                    # east, m/s
         self.vy = np.zeros(n)                    # north, m/s
+        # the active subset last stepped and its table, reused while the subset holds
+        self._sub: tuple[np.ndarray, TargetTable] | None = None
 
     # ------------------------------------------------------------------------------
     def activate(self, t: float) -> None:
@@ -136,12 +156,30 @@ class Kinematics:
             self.vy[new] = (self.speed * np.cos(self.heading))[new]
 
     def step(self, t: float, dt: float) -> None:
-        """Advance every target from time ``t`` to ``t + dt`` (seconds after start)."""
-        tt = self.tt
+        """Advance every target from time ``t`` to ``t + dt`` (seconds after start).
+
+        Only the targets in the air are computed: on a 24-hour day most of the
+        population is not yet launched or already gone.
+        """
+        self.activate(t)
+        act = np.flatnonzero((self.state == STATE["flying"]) | (self.state == STATE["gliding"]))
+        if act.size == 0:
+            return
+        if act.size == len(self.tt):
+            self._advance(self, self.tt, t, dt)
+            return
+        if self._sub is None or not np.array_equal(self._sub[0], act):
+            self._sub = (act, TargetTable(**{f.name: getattr(self.tt, f.name)[act]
+                                             for f in dataclasses.fields(TargetTable)}))
+        sub = _Subset(self, act)
+        self._advance(sub, self._sub[1], t, dt)
+        sub.scatter(self, act)
+
+    def _advance(self, k: Any, tt: TargetTable, t: float, dt: float) -> None:
+        """One step for the targets held by ``k`` (self, or a subset), described by ``tt``."""
         n = len(tt)
         idx = np.arange(n)
-        st = self.state
-        self.activate(t)
+        st = k.state
         st[(st <= STATE["gliding"]) & (st > 0) & (t >= tt.end_t)] = STATE["gone"]
         fly = st == STATE["flying"]
         glide = st == STATE["gliding"]
@@ -150,15 +188,15 @@ class Kinematics:
 
         # perceived position under spoofing -------------------------------------------
         sp = moving & (t >= tt.spoof_start)
-        newc = sp & np.isnan(self.spoof_c[:, 0])
-        self.spoof_c[newc, 0] = self.lat[newc]
-        self.spoof_c[newc, 1] = self.lon[newc]
+        newc = sp & np.isnan(k.spoof_c[:, 0])
+        k.spoof_c[newc, 0] = k.lat[newc]
+        k.spoof_c[newc, 1] = k.lon[newc]
         since = np.where(sp, t - tt.spoof_start, 0.0)
         theta = np.where(sp, tt.spoof_rot * np.clip(since / tt.spoof_ramp, 0.0, 1.0), 0.0)
         # everything relative to c: where spoofing began (or the target itself)
-        c_lat = np.where(sp, self.spoof_c[:, 0], self.lat)
-        c_lon = np.where(sp, self.spoof_c[:, 1], self.lon)
-        rx, ry = delta_en(c_lat, c_lon, self.lat, self.lon)
+        c_lat = np.where(sp, k.spoof_c[:, 0], k.lat)
+        c_lon = np.where(sp, k.spoof_c[:, 1], k.lon)
+        rx, ry = delta_en(c_lat, c_lon, k.lat, k.lon)
         # the perceived position: rotated clockwise by theta about c, then shifted
         c, s = np.cos(theta), np.sin(theta)
         px = c * rx + s * ry + tt.spoof_drift[:, 0] * since
@@ -167,45 +205,45 @@ class Kinematics:
 
         # route guidance --------------------------------------------------------------
         last_w = tt.wp.shape[1] - 1
-        tgt = tt.wp[idx, np.minimum(self.wp_idx, last_w)]
+        tgt = tt.wp[idx, np.minimum(k.wp_idx, last_w)]
         wx, wy = delta_en(c_lat, c_lon, tgt[:, 0], tgt[:, 1])
         dist = np.hypot(wx - px, wy - py)
         fixed = tt.vmin > 0
-        turn_radius = np.where(fixed, self.speed / np.maximum(tt.turn_rate, 1e-6), 0.0)
-        capture = np.maximum.reduce([1.5 * self.speed * dt, np.minimum(turn_radius, 2_000.0),
+        turn_radius = np.where(fixed, k.speed / np.maximum(tt.turn_rate, 1e-6), 0.0)
+        capture = np.maximum.reduce([1.5 * k.speed * dt, np.minimum(turn_radius, 2_000.0),
                                      np.full(n, 20.0)])
-        done = self.wp_idx >= tt.n_wp          # past the last waypoint
+        done = k.wp_idx >= tt.n_wp          # past the last waypoint
         reached = fly & route & ~done & ~jam & (dist < capture)
-        hold_s = tt.wp_hold[idx, np.minimum(self.wp_idx, last_w)]
-        start_hold = reached & (hold_s > 0) & np.isnan(self.hold_left)
-        self.hold_left[start_hold] = hold_s[start_hold]
-        holding = fly & ~np.isnan(self.hold_left)
-        self.hold_left[holding] -= dt
-        finished_hold = holding & (self.hold_left <= 0)
-        self.hold_left[finished_hold] = np.nan
+        hold_s = tt.wp_hold[idx, np.minimum(k.wp_idx, last_w)]
+        start_hold = reached & (hold_s > 0) & np.isnan(k.hold_left)
+        k.hold_left[start_hold] = hold_s[start_hold]
+        holding = fly & ~np.isnan(k.hold_left)
+        k.hold_left[holding] -= dt
+        finished_hold = holding & (k.hold_left <= 0)
+        k.hold_left[finished_hold] = np.nan
         advance = (reached & (hold_s <= 0)) | finished_hold
-        self.wp_idx[advance] += 1
-        loop = advance & (self.wp_idx >= tt.n_wp) & (tt.end_mode == END["loop"])
-        self.wp_idx[loop] = 0
-        done = self.wp_idx >= tt.n_wp
+        k.wp_idx[advance] += 1
+        loop = advance & (k.wp_idx >= tt.n_wp) & (tt.end_mode == END["loop"])
+        k.wp_idx[loop] = 0
+        done = k.wp_idx >= tt.n_wp
         ended = fly & route & done
         st[ended & (tt.end_mode == END["vanish"])] = STATE["gone"]
         landing = ended & (tt.end_mode == END["land"])
         orbit_end = ended & (tt.end_mode == END["orbit"])
-        holding = fly & ~np.isnan(self.hold_left)
-        safe_idx = np.minimum(self.wp_idx, last_w)
+        holding = fly & ~np.isnan(k.hold_left)
+        safe_idx = np.minimum(k.wp_idx, last_w)
         tgt = tt.wp[idx, safe_idx]
         last = tt.wp[idx, np.maximum(tt.n_wp - 1, 0)]
         tgt = np.where(done[:, None], last, tgt)
         wx, wy = delta_en(c_lat, c_lon, tgt[:, 0], tgt[:, 1])
         desired = np.arctan2(wx - px, wy - py) - theta
-        desired = np.where(ended & (tt.end_mode == END["continue"]), self.heading, desired)
+        desired = np.where(ended & (tt.end_mode == END["continue"]), k.heading, desired)
         orbiting = (holding | orbit_end) & fixed
-        desired = np.where(orbiting, self.heading + tt.turn_rate * dt * 1.5, desired)
+        desired = np.where(orbiting, k.heading + tt.turn_rate * dt * 1.5, desired)
         hover = (holding | orbit_end | landing) & ~fixed
 
         # jammed: a drifting gyro instead of satellite navigation
-        desired = np.where(jam, self.heading + tt.gyro_drift * dt, desired)
+        desired = np.where(jam, k.heading + tt.gyro_drift * dt, desired)
 
         # wandering birds: OU turn rate with a pull back toward home
         wander = moving & (tt.behaviour == BEHAVIOUR["wander"])
@@ -213,42 +251,42 @@ class Kinematics:
             tau = 30.0
             a = np.exp(-dt / tau)
             sig = 0.35 * tt.turn_rate
-            self.omega = a * self.omega + sig * np.sqrt(1 - a * a) * self.rng.standard_normal(n)
-            hx, hy = delta_en(self.lat, self.lon, self.home[:, 0], self.home[:, 1])
+            k.omega = a * k.omega + sig * np.sqrt(1 - a * a) * self.rng.standard_normal(n)
+            hx, hy = delta_en(k.lat, k.lon, k.home[:, 0], k.home[:, 1])
             far = np.hypot(hx, hy) > 5_000.0
             home_hdg = np.arctan2(hx, hy)
-            desired = np.where(wander, self.heading + self.omega * dt, desired)
+            desired = np.where(wander, k.heading + k.omega * dt, desired)
             desired = np.where(wander & far, home_hdg, desired)
 
-        err = _wrap(desired - self.heading)
+        err = _wrap(desired - k.heading)
         lim = tt.turn_rate * dt
         turn = np.clip(err, -lim, lim)
         drift = tt.behaviour == BEHAVIOUR["drift"]
-        self.heading = np.where(moving & ~drift, _wrap(self.heading + turn), self.heading)
+        k.heading = np.where(moving & ~drift, _wrap(k.heading + turn), k.heading)
 
         # speed -----------------------------------------------------------------------
         wp_v = tt.wp_speed[idx, safe_idx]
         cmd = np.where(np.isnan(wp_v), tt.cruise, wp_v)
         cmd = np.where(hover, 0.0, cmd)
         if wander.any():
-            cmd = np.where(wander, tt.cruise * (1 + 0.1 * np.sin(self.omega * 20)), cmd)
+            cmd = np.where(wander, tt.cruise * (1 + 0.1 * np.sin(k.omega * 20)), cmd)
         cmd = np.clip(cmd, tt.vmin, tt.vmax)
-        dv = np.clip(cmd - self.speed, -tt.accel * dt, tt.accel * dt)
-        self.speed = np.where(fly & ~drift, self.speed + dv, self.speed)
+        dv = np.clip(cmd - k.speed, -tt.accel * dt, tt.accel * dt)
+        k.speed = np.where(fly & ~drift, k.speed + dv, k.speed)
 
         # vertical --------------------------------------------------------------------
-        alt_cmd = np.where(route, tgt[:, 2], self.home_alt)
+        alt_cmd = np.where(route, tgt[:, 2], k.home_alt)
         alt_cmd = np.where(landing, self.ground, alt_cmd)
         if wander.any():
-            self.home_alt = np.where(wander, self.home_alt
+            k.home_alt = np.where(wander, k.home_alt
                                      + 0.5 * self.rng.standard_normal(n) * np.sqrt(dt),
-                                     self.home_alt)
-            self.home_alt = np.maximum(self.home_alt, self.ground + 20.0)
-        vz = np.clip((alt_cmd - self.alt) / 8.0, -tt.descent, tt.climb)
-        sink = np.where(tt.glide_ratio > 0, self.speed / np.maximum(tt.glide_ratio, 1e-6),
+                                     k.home_alt)
+            k.home_alt = np.maximum(k.home_alt, self.ground + 20.0)
+        vz = np.clip((alt_cmd - k.alt) / 8.0, -tt.descent, tt.climb)
+        sink = np.where(tt.glide_ratio > 0, k.speed / np.maximum(tt.glide_ratio, 1e-6),
                         2 * tt.descent)
         vz = np.where(glide, -sink, vz)
-        self.vz = np.where(moving, vz, 0.0)
+        k.vz = np.where(moving, vz, 0.0)
 
         # balloons drift with the wind (plus a little turbulence)
         if drift.any():
@@ -258,24 +296,24 @@ class Kinematics:
         else:
             vx_d = vy_d = np.zeros(n)
 
-        vx = np.where(drift, vx_d, self.speed * np.sin(self.heading))
-        vy = np.where(drift, vy_d, self.speed * np.cos(self.heading))
-        self.vx = np.where(moving, vx, 0.0)
-        self.vy = np.where(moving, vy, 0.0)
-        m, nrad = _radii(self.lat)
-        self.lat = self.lat + self.vy * dt / (m + self.alt)
-        self.lon = _wrap(self.lon + self.vx * dt / ((nrad + self.alt) * np.cos(self.lat)))
-        self.alt = self.alt + self.vz * dt
-        self.dist = self.dist + np.where(moving, np.hypot(self.vx, self.vy) * dt, 0.0)
+        vx = np.where(drift, vx_d, k.speed * np.sin(k.heading))
+        vy = np.where(drift, vy_d, k.speed * np.cos(k.heading))
+        k.vx = np.where(moving, vx, 0.0)
+        k.vy = np.where(moving, vy, 0.0)
+        m, nrad = _radii(k.lat)
+        k.lat = k.lat + k.vy * dt / (m + k.alt)
+        k.lon = _wrap(k.lon + k.vx * dt / ((nrad + k.alt) * np.cos(k.lat)))
+        k.alt = k.alt + k.vz * dt
+        k.dist = k.dist + np.where(moving, np.hypot(k.vx, k.vy) * dt, 0.0)
 
         # fuel and the ground -----------------------------------------------------------
-        st[fly & (self.dist >= tt.endurance_m)] = STATE["gliding"]
-        hit = moving & (self.alt <= self.ground + 0.5) & (glide | landing)
-        crashed = moving & (self.alt <= self.ground) & (self.vz < 0)
+        st[fly & (k.dist >= tt.endurance_m)] = STATE["gliding"]
+        hit = moving & (k.alt <= self.ground + 0.5) & (glide | landing)
+        crashed = moving & (k.alt <= self.ground) & (k.vz < 0)
         down = hit | crashed
-        self.alt = np.where(down, self.ground, self.alt)
-        self.vx = np.where(down, 0.0, self.vx)
-        self.vy = np.where(down, 0.0, self.vy)
-        self.vz = np.where(down, 0.0, self.vz)
-        self.speed = np.where(down, 0.0, self.speed)
+        k.alt = np.where(down, self.ground, k.alt)
+        k.vx = np.where(down, 0.0, k.vx)
+        k.vy = np.where(down, 0.0, k.vy)
+        k.vz = np.where(down, 0.0, k.vz)
+        k.speed = np.where(down, 0.0, k.speed)
         st[down] = STATE["down"]

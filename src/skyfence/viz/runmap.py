@@ -225,6 +225,6 @@ def plot_run(run_dir: str | Path, out: str | Path, max_points: int = 150_000,
     fig.tight_layout()
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=110)
+    fig.savefig(out, dpi=110, bbox_inches="tight")
     plt.close(fig)
     return out
