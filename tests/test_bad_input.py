@@ -41,6 +41,8 @@ CASES = [
      "did you mean 'max_range_m'"),
     ("max_range_m = 20000.0", 'max_range_m = "far"', "sensor[0].max_range_m", "valid number"),
     ("max_range_m = 20000.0", "max_range_m = -5.0", "sensor[0].max_range_m", "greater than 0"),
+    ("max_range_m = 20000.0", 'max_range_m = "20 km"', "sensor[0].max_range_m",
+     "expected a plain number in metres; got '20 km'"),
     ('kind = "radar3d"', 'kind = "radar"', "sensor[0].kind", "'radar3d', 'radar2d'"),
     ("lat_deg = 54.6\n", "lat_deg = 154.6\n", "sensor[0].lat_deg", "less than or equal to 90"),
     ('type = "gerbera"', 'type = "zeppelin"', "target[0].type", "one of airliner, balloon"),

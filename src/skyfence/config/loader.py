@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 import tomllib
 from collections.abc import Sequence
 from pathlib import Path
@@ -41,6 +42,8 @@ def load_toml(path: str | Path) -> dict[str, Any]:
         raise ConfigError(path, "", f"is not valid TOML: {exc}") from None
 
 
+_UNIT_NAMES = {"_m": "metres", "_s": "seconds", "_deg": "degrees", "_mps": "metres per second",
+               "_dbsm": "dBsm", "_db": "dB", "_km": "kilometres", "_per_hour": "per hour"}
 _UNITS = ("_m", "_km", "_deg", "_rad", "_s", "_ms", "_min", "_h", "_mps", "_kmh", "_kts",
           "_ft", "_dbsm", "_db")
 
@@ -92,6 +95,14 @@ def _describe(err: dict[str, Any], model: type[BaseModel] | None = None) -> str:
         return "unknown key (check the spelling against docs/interchange.md)"
     if kind == "missing":
         return "required key is missing"
+    loc = err.get("loc", ())
+    key = str(loc[-1]) if loc else ""
+    if (kind in ("float_parsing", "int_parsing") and isinstance(got, str)
+            and re.match(r"^\s*[-+]?[\d.]+\s*[^\d\s.]", got)):
+        unit = next((name for suffix, name in _UNIT_NAMES.items() if key.endswith(suffix)),
+                    "the unit its name ends in")
+        return (f"expected a plain number in {unit}; got {got!r} (units are not written in "
+                "values: the key's suffix names the unit)")
     msg = str(err.get("msg", "invalid value"))
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]
