@@ -144,6 +144,57 @@ def plot(
     console.print(f"wrote {path}")
 
 
+@app.command()
+def track(
+    sensors: Annotated[Path, typer.Option("--sensors", help="Sensors TOML (a scenario file "
+                                          "may stand in).")],
+    detections: Annotated[Path, typer.Option("--detections", help="Detections .parquet/.csv.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Tracks .parquet/.csv to write.")],
+    config: Annotated[Path | None, typer.Option("--config", help="Tracker TOML "
+                                                "([tracker] table).")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Run the tracker over a recording; write tracks and the quarantined rows beside them."""
+    from skyfence.track.config import load_tracker_config
+    from skyfence.track.replay import track_recording
+
+    try:
+        cfg = load_tracker_config(config)
+        with Progress(TextColumn("[bold]{task.description}"), BarColumn(),
+                      TextColumn("{task.fields[done]}"), TimeElapsedColumn(),
+                      console=err_console, disable=json_out) as prog:
+            task = prog.add_task("tracking", total=1.0, done="")
+
+            def tick(done_s: float, total_s: float) -> None:
+                prog.update(task, completed=done_s, total=max(total_s, 1e-9),
+                            done=f"{done_s / 60:.1f}/{total_s / 60:.1f} min of recording")
+
+            res = track_recording(sensors, detections, out, cfg, progress=tick)
+    except SkyFenceError as exc:
+        _fail(exc)
+        return
+    figures = {
+        "detections": res.detections, "track_rows": res.track_rows, "tracks": res.tracks,
+        "confirmed_tracks": res.confirmed_tracks, "quarantined": res.quarantined,
+        "quarantine_by_reason": res.quarantine_by_reason,
+        "wall_time_s": round(res.wall_time_s, 3),
+        "detections_per_s": round(res.detections / res.wall_time_s, 1)
+        if res.wall_time_s > 0 else None,
+    }
+    if json_out:
+        _print_json(figures)
+        return
+    t = Table(title=f"tracks → {out}")
+    t.add_column("figure")
+    t.add_column("value", justify="right")
+    for k, v in figures.items():
+        if k != "quarantine_by_reason":
+            t.add_row(k.replace("_", " "), f"{v:,}" if isinstance(v, int) else str(v))
+    for reason, count in res.quarantine_by_reason.items():
+        t.add_row(f"  quarantined: {reason}", f"{count:,}")
+    console.print(t)
+
+
 @app.command("borders")
 def borders_cmd(
     path: Annotated[Path | None, typer.Option("--file", help="Your own borders GeoJSON.")] = None,

@@ -4,8 +4,19 @@ degrees at the edges (files, JSON, UI).  Imports numpy only."""
 from skyfence.model.schema import (
     DETECTION_COLUMNS,
     DETECTION_KINDS,
+    QUARANTINE_COLUMNS,
     TARGET_CLASSES,
+    TRACK_COLUMNS,
+    TRACK_STATUSES,
     TRUTH_COLUMNS,
 )
 
-__all__ = ["DETECTION_COLUMNS", "DETECTION_KINDS", "TARGET_CLASSES", "TRUTH_COLUMNS"]
+__all__ = [
+    "DETECTION_COLUMNS",
+    "DETECTION_KINDS",
+    "QUARANTINE_COLUMNS",
+    "TARGET_CLASSES",
+    "TRACK_COLUMNS",
+    "TRACK_STATUSES",
+    "TRUTH_COLUMNS",
+]

@@ -7,7 +7,15 @@ columns and carry them along; writers emit exactly these columns in this order
 
 from __future__ import annotations
 
-__all__ = ["DETECTION_COLUMNS", "DETECTION_KINDS", "TARGET_CLASSES", "TRUTH_COLUMNS"]
+__all__ = [
+    "DETECTION_COLUMNS",
+    "DETECTION_KINDS",
+    "QUARANTINE_COLUMNS",
+    "TARGET_CLASSES",
+    "TRACK_COLUMNS",
+    "TRACK_STATUSES",
+    "TRUTH_COLUMNS",
+]
 
 #: measurement kinds of a detection row
 DETECTION_KINDS: tuple[str, ...] = ("radar3d", "radar2d", "bearing", "bearing_elev", "position")
@@ -61,4 +69,36 @@ TRUTH_COLUMNS: dict[str, str] = {
     "vel_up_mps": "float64",
     "rcs_dbsm": "float64",             # mean radar cross-section
     "status": "str",                   # flying | down (the last row of a target that came down)
+}
+
+#: track statuses, in the order of their integer codes inside the tracker
+TRACK_STATUSES: tuple[str, ...] = ("tentative", "confirmed", "coasting", "deleted")
+
+#: tracks: one row per track per update (and one ``deleted`` row when a track ends).
+TRACK_COLUMNS: dict[str, str] = {
+    "time": "float64",                 # time of the state, UTC epoch seconds
+    "track_id": "int64",               # stable for the life of the track
+    "status": "str",                   # one of TRACK_STATUSES
+    "lat_deg": "float64",
+    "lon_deg": "float64",
+    "alt_m": "float64",
+    "vel_east_mps": "float64",         # local east/north/up at the track's position
+    "vel_north_mps": "float64",
+    "vel_up_mps": "float64",
+    "sigma_east_m": "float64",         # position 1-sigma along local east/north/up
+    "sigma_north_m": "float64",
+    "sigma_up_m": "float64",
+    "class": "str",                    # identification (empty until classify runs)
+    "class_prob": "float64",
+    "n_updates": "int64",              # detections that have updated the track
+    "sensor_id": "str",                # sensor of the last update ("" when coasting)
+}
+
+#: quarantined detections: the row as it arrived (its columns) plus why it was refused.
+QUARANTINE_COLUMNS: dict[str, str] = {
+    "time": "float64",
+    "sensor_id": "str",
+    "kind": "str",
+    "row": "int64",                    # index of the row in its input batch or file
+    "reason": "str",
 }

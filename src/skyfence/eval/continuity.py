@@ -1,0 +1,361 @@
+"""SIAP-style track quality: continuity, identity, false tracks and accuracy.
+
+Association
+    Each *counted* track update (a tracks-table row whose ``status`` is one of
+    ``statuses``, by default ``confirmed``; every row if there is no status
+    column) is compared with the truth at the update's own time: each target's
+    position linearly interpolated between its two truth rows around that time
+    (a target exists from its first to its last truth row).  All counted updates
+    at one time are assigned to the targets in one optimal assignment
+    (:func:`scipy.optimize.linear_sum_assignment`, minimising the sum of squared
+    distances), and a pair is kept only if its distance is below ``gate_m``.
+    An update is associated with at most one target, a target with at most one
+    update per time.
+
+Figures (:class:`ContinuityResult`)
+    Probability of update, long gaps, identity changes, false confirmed updates
+    and tracks, time to confirm and position RMSE, each defined on its field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from scipy.optimize import linear_sum_assignment
+from scipy.spatial.distance import cdist
+
+from skyfence.errors import DataError
+from skyfence.eval.gospa import (
+    _ENU_HINT,
+    ENU_COLUMNS,
+    _column,
+    _frozen,
+    _matrix,
+    _status_mask,
+    _times,
+)
+
+__all__ = ["ContinuityResult", "UpdateAssociation", "associate_updates", "track_continuity"]
+
+Array = NDArray[np.float64]
+Index = NDArray[np.intp]
+
+
+@dataclass(frozen=True, eq=False)
+class UpdateAssociation:
+    """Which truth each track update was associated with.
+
+    Attributes
+    ----------
+    truth_ids : ndarray
+        The distinct ``truth_id`` values of the truth table, sorted.
+    truth_index : ndarray of intp
+        Per tracks-table row (input order): index into ``truth_ids`` of the
+        associated target, -1 if none (or if the row is not counted).
+    distance_m : ndarray of float64
+        Per tracks-table row: distance to the associated target's interpolated
+        position, metres (unit of the position columns); NaN if none.
+    counted : ndarray of bool
+        Per tracks-table row: whether its status is one of the counted statuses.
+    """
+
+    truth_ids: np.ndarray
+    truth_index: Index
+    distance_m: Array
+    counted: NDArray[np.bool_]
+
+
+@dataclass(frozen=True, eq=False)
+class ContinuityResult:
+    """Track quality figures from :func:`track_continuity`.
+
+    Attributes
+    ----------
+    probability_of_update : float
+        Share (dimensionless, 0…1) of evaluated truth rows at whose time ``t``
+        the target's latest associated update (at or before ``t``) is at most
+        ``max_gap_s`` old; NaN if no truth row was evaluated.
+    n_truth_steps : int
+        Evaluated truth rows: those inside ``coverage`` (all rows without it).
+    n_truth_steps_updated : int
+        Evaluated truth rows counted as updated (the numerator above).
+    n_long_gaps : int
+        Gaps longer than ``long_gap_s``.  A gap of a target is the time between
+        two consecutive updates associated with it, or between its last
+        associated update and its last truth row inside ``coverage``; the time
+        before its first associated update is not a gap (see
+        ``time_to_confirm_s``).  Interior gaps ignore ``coverage``.
+    n_track_id_changes : int
+        Identity swaps seen from the truth: along each target's associated
+        updates in time order, the number of times the track id differs from the
+        previous one (a target followed by two tracks alternately counts every
+        alternation).
+    n_truth_changes : int
+        Identity swaps seen from the track: along each track's associated
+        updates in time order, the number of times the target differs from the
+        previous one.
+    n_counted_updates : int
+        Counted (by default confirmed) track updates.
+    n_false_updates : int
+        Counted updates associated with no target.
+    false_update_share : float
+        ``n_false_updates / n_counted_updates`` (dimensionless); NaN if none.
+    n_false_tracks : int
+        Track ids with at least one counted update but none associated.
+    truth_ids : ndarray
+        The distinct truth ids, sorted; the order of ``time_to_confirm_s``.
+    time_to_confirm_s : ndarray of float64
+        Per target, seconds from its first truth row inside ``coverage`` to its
+        first associated update; NaN if it has neither.  Negative if the track
+        was confirmed before the target entered ``coverage``.
+    position_rmse_m : float
+        Root mean square distance of the associated updates to the interpolated
+        truth, metres; NaN if none.
+    n_associated_updates : int
+        Counted updates associated with a target.
+    association : UpdateAssociation
+        The association the figures were computed from.
+    """
+
+    probability_of_update: float
+    n_truth_steps: int
+    n_truth_steps_updated: int
+    n_long_gaps: int
+    n_track_id_changes: int
+    n_truth_changes: int
+    n_counted_updates: int
+    n_false_updates: int
+    false_update_share: float
+    n_false_tracks: int
+    truth_ids: np.ndarray
+    time_to_confirm_s: Array
+    position_rmse_m: float
+    n_associated_updates: int
+    association: UpdateAssociation
+
+
+def _check_positive(name: str, value: float) -> float:
+    value = float(value)
+    if not (np.isfinite(value) and value > 0.0):
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    return value
+
+
+def _time_ranks(*times: Array) -> tuple[list[NDArray[np.int64]], np.int64]:
+    """Rank of every time among the distinct times of all arrays, and their count."""
+    distinct, inv = np.unique(np.concatenate(times), return_inverse=True)
+    bounds = np.cumsum([0] + [t.size for t in times])
+    ranks = [inv[lo:hi].astype(np.int64) for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)]
+    return ranks, np.int64(distinct.size)
+
+
+def _latest_at_or_before(
+    group_ref: Index, key_ref: NDArray[np.int64], group_q: Index, key_q: NDArray[np.int64]
+) -> Index:
+    """Per query, the index of the latest reference row of the same group at or before it.
+
+    Keys are ``group * span + time_rank`` (see :func:`_time_ranks`); ``key_ref``
+    must be sorted.  -1 where the group has no row at or before the query time.
+    """
+    idx = np.searchsorted(key_ref, key_q, side="right") - 1
+    ok = idx >= 0
+    ok[ok] = group_ref[idx[ok]] == group_q[ok]
+    return np.where(ok, idx, -1)
+
+
+def associate_updates(
+    truth_table: Mapping[str, ArrayLike],
+    track_table: Mapping[str, ArrayLike],
+    gate_m: float,
+    columns: Sequence[str] = ENU_COLUMNS,
+    statuses: Sequence[str] = ("confirmed",),
+) -> UpdateAssociation:
+    """Associate each counted track update with a target (see the module docstring).
+
+    Parameters
+    ----------
+    truth_table : mapping of str to array_like
+        Columns ``time`` (s), ``truth_id`` and ``columns``.
+    track_table : mapping of str to array_like
+        Columns ``time`` (s), ``columns`` and optionally ``status``.
+    gate_m : float
+        Largest distance of an associated pair (exclusive), metres.
+    columns : sequence of str, optional
+        Position columns in a local Cartesian frame, metres (default
+        :data:`~skyfence.eval.gospa.ENU_COLUMNS`).
+    statuses : sequence of str, optional
+        Track statuses that are counted (default ``("confirmed",)``).
+
+    Returns
+    -------
+    UpdateAssociation
+    """
+    gate_m = _check_positive("gate_m", gate_m)
+    tt = _times(truth_table, "truth")
+    tid = _column(truth_table, "truth_id", "truth", rows=tt.size)
+    x_all = _matrix(truth_table, columns, "truth", tt.size, _ENU_HINT)
+    kt = _times(track_table, "track")
+    y_all = _matrix(track_table, columns, "track", kt.size, _ENU_HINT)
+    counted = _status_mask(track_table, statuses, kt.size)
+
+    truth_ids, rank = np.unique(tid, return_inverse=True)
+    order = np.lexsort((tt, rank))
+    rank_s, tt_s, x_s = rank[order], tt[order], x_all[order]
+    seg = np.arange(truth_ids.size)
+    first = tt_s[np.searchsorted(rank_s, seg, side="left")] if tt.size else np.zeros(0)
+    last = tt_s[np.searchsorted(rank_s, seg, side="right") - 1] if tt.size else np.zeros(0)
+
+    truth_index = np.full(kt.size, -1, dtype=np.intp)
+    distance = np.full(kt.size, np.nan)
+    rows_all = np.nonzero(counted)[0]
+    rows_all = rows_all[np.argsort(kt[rows_all], kind="stable")]
+    times, starts = np.unique(kt[rows_all], return_index=True)
+    ends = np.append(starts[1:], rows_all.size)[: starts.size]
+    (truth_rank_t, update_rank_t), span = _time_ranks(tt_s, times)
+    key_s = rank_s.astype(np.int64) * span + truth_rank_t
+    for t, t_rank, a, b in zip(times, update_rank_t, starts, ends, strict=True):
+        alive = np.nonzero((first <= t) & (t <= last))[0]
+        if alive.size == 0:
+            continue
+        # Truth rows around t: i at or before, j after (j = i when exactly at t).
+        i = _latest_at_or_before(rank_s, key_s, alive, alive.astype(np.int64) * span + t_rank)
+        j = i + (tt_s[i] < t)
+        dt = np.where(j > i, tt_s[j] - tt_s[i], 1.0)
+        w = np.where(j > i, (t - tt_s[i]) / dt, 0.0)
+        x = x_s[i] + w[:, None] * (x_s[j] - x_s[i])
+        rows = rows_all[a:b]
+        d = cdist(y_all[rows], x)
+        ri, ci = linear_sum_assignment(np.minimum(d, gate_m) ** 2)
+        keep = d[ri, ci] < gate_m
+        truth_index[rows[ri[keep]]] = alive[ci[keep]]
+        distance[rows[ri[keep]]] = d[ri[keep], ci[keep]]
+    return UpdateAssociation(
+        truth_ids=_frozen(truth_ids),
+        truth_index=_frozen(truth_index),
+        distance_m=_frozen(distance),
+        counted=_frozen(counted.copy()),
+    )
+
+
+def _changes(group: Index, value: Index, time: Array) -> int:
+    """How often ``value`` changes along each group's rows in time order."""
+    o = np.lexsort((time, group))
+    g, v = group[o], value[o]
+    return int(np.count_nonzero((g[1:] == g[:-1]) & (v[1:] != v[:-1])))
+
+
+def track_continuity(
+    truth_table: Mapping[str, ArrayLike],
+    track_table: Mapping[str, ArrayLike],
+    gate_m: float,
+    *,
+    max_gap_s: float = 5.0,
+    long_gap_s: float = 10.0,
+    coverage: ArrayLike | None = None,
+    columns: Sequence[str] = ENU_COLUMNS,
+    statuses: Sequence[str] = ("confirmed",),
+) -> ContinuityResult:
+    """SIAP-style track quality of a tracks table against a truth table.
+
+    Parameters
+    ----------
+    truth_table : mapping of str to array_like
+        Columns ``time`` (s), ``truth_id`` and ``columns``.
+    track_table : mapping of str to array_like
+        Columns ``time`` (s), ``track_id``, ``columns`` and optionally ``status``.
+    gate_m : float
+        Largest distance of an associated update (exclusive), metres.
+    max_gap_s : float, optional
+        Oldest associated update that still counts a truth row as updated,
+        seconds (default 5).
+    long_gap_s : float, optional
+        Gaps longer than this count as long, seconds (default 10).
+    coverage : array_like of bool, optional
+        Per truth row: inside the sensors' coverage.  Only these rows count
+        towards the probability of update, the start of time to confirm and the
+        end of a trailing gap.  Default: every row.
+    columns : sequence of str, optional
+        Position columns in a local Cartesian frame, metres (default
+        :data:`~skyfence.eval.gospa.ENU_COLUMNS`).
+    statuses : sequence of str, optional
+        Track statuses that are counted as updates (default ``("confirmed",)``).
+
+    Returns
+    -------
+    ContinuityResult
+    """
+    max_gap_s = _check_positive("max_gap_s", max_gap_s)
+    long_gap_s = _check_positive("long_gap_s", long_gap_s)
+    assoc = associate_updates(truth_table, track_table, gate_m, columns, statuses)
+    tt = _times(truth_table, "truth")
+    rank = np.searchsorted(assoc.truth_ids, _column(truth_table, "truth_id", "truth"))
+    kt = _times(track_table, "track")
+    _, track_rank = np.unique(_column(track_table, "track_id", "track", rows=kt.size),
+                              return_inverse=True)
+    if coverage is None:
+        mask = np.ones(tt.size, dtype=bool)
+    else:
+        mask = np.asarray(coverage)
+        if mask.dtype != bool or mask.shape != tt.shape:
+            raise DataError(f"coverage must be a boolean array of one value per truth row "
+                            f"{tt.shape}, got dtype {mask.dtype} and shape {mask.shape}")
+    n_truth = assoc.truth_ids.size
+
+    a = np.nonzero(assoc.truth_index >= 0)[0]
+    a_truth, a_time, a_track = assoc.truth_index[a], kt[a], track_rank[a]
+    o = np.lexsort((a_time, a_truth))
+    s_truth, s_time = a_truth[o], a_time[o]
+
+    # Probability of update over the evaluated truth rows.
+    q = np.nonzero(mask)[0]
+    (s_rank_t, q_rank_t), span = _time_ranks(s_time, tt[q])
+    idx = _latest_at_or_before(s_truth, s_truth.astype(np.int64) * span + s_rank_t,
+                               rank[q], rank[q].astype(np.int64) * span + q_rank_t)
+    held = idx >= 0
+    held[held] = tt[q][held] - s_time[idx[held]] <= max_gap_s
+    n_steps, n_held = int(q.size), int(np.count_nonzero(held))
+
+    # Long gaps: between consecutive associated updates, and after the last one.
+    same = s_truth[1:] == s_truth[:-1]
+    interior = int(np.count_nonzero(same & (np.diff(s_time) > long_gap_s)))
+    last_cov = np.full(n_truth, -np.inf)
+    np.maximum.at(last_cov, rank[q], tt[q])
+    last_upd = np.full(n_truth, np.inf)
+    if s_time.size:
+        ends = np.append(~same, True)
+        last_upd[s_truth[ends]] = s_time[ends]
+    trailing = int(np.count_nonzero(last_cov - last_upd > long_gap_s))
+
+    # Time to confirm.
+    first_cov = np.full(n_truth, np.inf)
+    np.minimum.at(first_cov, rank[q], tt[q])
+    first_upd = np.full(n_truth, np.inf)
+    np.minimum.at(first_upd, a_truth, a_time)
+    known = np.isfinite(first_cov) & np.isfinite(first_upd)
+    ttc = np.where(known, first_upd - np.where(known, first_cov, 0.0), np.nan)
+
+    counted = assoc.counted
+    n_counted = int(np.count_nonzero(counted))
+    n_false = n_counted - a.size
+    false_tracks = np.setdiff1d(track_rank[counted], a_track).size
+    d = assoc.distance_m[a]
+    return ContinuityResult(
+        probability_of_update=n_held / n_steps if n_steps else float("nan"),
+        n_truth_steps=n_steps,
+        n_truth_steps_updated=n_held,
+        n_long_gaps=interior + trailing,
+        n_track_id_changes=_changes(a_truth, a_track, a_time),
+        n_truth_changes=_changes(a_track, a_truth, a_time),
+        n_counted_updates=n_counted,
+        n_false_updates=n_false,
+        false_update_share=n_false / n_counted if n_counted else float("nan"),
+        n_false_tracks=int(false_tracks),
+        truth_ids=assoc.truth_ids,
+        time_to_confirm_s=_frozen(ttc),
+        position_rmse_m=float(np.sqrt(np.mean(d**2))) if d.size else float("nan"),
+        n_associated_updates=int(a.size),
+        association=assoc,
+    )

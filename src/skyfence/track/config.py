@@ -1,0 +1,76 @@
+"""Tracker configuration (TOML ``[tracker]`` table), validated when it is built.
+
+Every component is chosen here by name and built with its parameters, the way
+Stone Soup composes a tracker from parts; a wrong key or value fails with the
+file and key named.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from skyfence.config.loader import load_toml, validate_model
+from skyfence.errors import ConfigError
+
+__all__ = ["TrackerConfig", "load_tracker_config"]
+
+Pos = Annotated[float, Field(gt=0)]
+
+
+class TrackerConfig(BaseModel):
+    """Parameters of the multi-sensor tracker.  SI units; angles in degrees."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    #: tracking frame: tangent-plane ENU at [lat_deg, lon_deg, alt_m]; default: sensors' mean
+    origin: tuple[Annotated[float, Field(ge=-90, le=90)], Annotated[float, Field(ge=-180, le=180)],
+                  float] | None = None
+    motion: Literal["cv", "ca", "ct"] = "cv"
+    #: process noise: white acceleration spectral density (m²/s³) horizontally / vertically
+    q: Pos = 4.0
+    q_vertical: Pos = 1.0
+    #: coordinated turn: turn-rate noise (rad²/s³)
+    q_turn: Pos = 1e-4
+    filter: Literal["ekf", "ukf"] = "ekf"
+    #: chi-square gate: probability that the true detection falls inside
+    gate_probability: Annotated[float, Field(gt=0.5, lt=1.0)] = 0.9995
+    #: fastest target worth tracking (bounds the coarse spatial gate), m/s
+    max_speed_mps: Pos = 300.0
+    use_radial_velocity: bool = True
+    #: a tentative track is confirmed with confirm_m hits in its first confirm_n looks
+    confirm_m: Annotated[int, Field(ge=1, le=32)] = 3
+    confirm_n: Annotated[int, Field(ge=1, le=32)] = 5
+    #: a confirmed track coasts after this long without an update, and is deleted after
+    coast_after_s: Pos = 3.0
+    delete_after_s: Pos = 12.0
+    #: ... or when its position uncertainty (1-sigma, largest axis) exceeds this
+    max_position_sigma_m: Pos = 3_000.0
+    #: initial velocity uncertainty of a new track (1-sigma), horizontal / vertical, m/s
+    init_speed_sigma_mps: Pos = 50.0
+    init_vertical_speed_sigma_mps: Pos = 5.0
+    #: detections older than the newest by more than this are refused, s
+    max_age_s: Pos = 600.0
+    #: detections from more than this in the future of the wall clock are refused, s
+    max_future_s: Pos = 60.0
+
+    @model_validator(mode="after")
+    def _check(self) -> TrackerConfig:
+        if self.confirm_m > self.confirm_n:
+            raise ValueError(f"confirm_m <= confirm_n, got {self.confirm_m} > {self.confirm_n}")
+        if self.delete_after_s <= self.coast_after_s:
+            raise ValueError("delete_after_s greater than coast_after_s")
+        return self
+
+
+def load_tracker_config(path: str | Path | None) -> TrackerConfig:
+    """Read the ``[tracker]`` table of a TOML file (defaults when ``path`` is None)."""
+    if path is None:
+        return TrackerConfig()
+    data = load_toml(path)
+    extra = set(data) - {"tracker"}
+    if extra:
+        raise ConfigError(path, sorted(extra)[0], "unknown table (a tracker file holds [tracker])")
+    return validate_model(TrackerConfig, data.get("tracker", {}), path, prefix="tracker")

@@ -1,0 +1,396 @@
+"""The multi-sensor multi-target tracker: ``Tracker.step(detections) -> track updates``.
+
+Detections of all sensors update the same tracks in time order.  A batch is cut
+into sensor frames (one sensor's detections within one scan period); each
+frame is gated, assigned and applied in turn:
+
+1. **Gate, coarse**: a k-d tree over the frame's detection positions (radar
+   plots and position reports placed in the tracking frame; bearing sensors
+   gate every track within range of the site, i.e. along the ray) is queried
+   with each track's position and a radius from its uncertainty, the
+   detection's and the fastest target's motion over the time gap.
+2. **Gate, exact**: each candidate pair is predicted to the detection's own
+   time and tested with the chi-square gate on the innovation.
+3. **Assign**: global nearest neighbour per connected cluster (``associate``).
+4. **Update** the assigned tracks (EKF/UKF), count a *look* for every track
+   inside the sensor's coverage (M-of-N), confirm, coast and delete.
+5. **Initiate** tentative tracks from radar plots and position reports that fell
+   in no gate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.spatial import cKDTree
+from scipy.stats import chi2
+
+from skyfence.config.sensors import SensorDeployment
+from skyfence.geo.geodesy import enu2geodetic
+from skyfence.model.schema import TRACK_COLUMNS, TRACK_STATUSES
+from skyfence.track import filters, measurement, motion
+from skyfence.track.associate import gnn_assign
+from skyfence.track.config import TrackerConfig
+from skyfence.track.ingest import (
+    BEARING,
+    BEARING_ELEV,
+    POSITION,
+    RADAR2D,
+    RADAR3D,
+    DetectionBatch,
+    Ingest,
+)
+from skyfence.track.tracks import COASTING, CONFIRMED, DELETED, TENTATIVE, TrackTable
+
+__all__ = ["Tracker", "TrackerStats"]
+
+
+def _motion_model(cfg: TrackerConfig) -> motion.MotionModel:
+    if cfg.motion == "cv":
+        return motion.ConstantVelocity(cfg.q, q_vertical=cfg.q_vertical)
+    if cfg.motion == "ca":
+        return motion.ConstantAcceleration(cfg.q)
+    return motion.CoordinatedTurn(cfg.q, cfg.q_turn)
+
+
+@dataclass
+class TrackerStats:
+    """Running counts of what the tracker has done."""
+
+    detections: int = 0
+    assigned: int = 0
+    initiated: int = 0
+    confirmed: int = 0
+    deleted: int = 0
+    frames: int = 0
+
+
+class Tracker:
+    """Streaming tracker for one deployment.
+
+    Parameters
+    ----------
+    deployment : SensorDeployment
+        The sensors whose detections arrive.
+    config : TrackerConfig
+        Parameters and component choices.
+    """
+
+    def __init__(self, deployment: SensorDeployment, config: TrackerConfig | None = None) -> None:
+        self.cfg = config or TrackerConfig()
+        self.deployment = deployment
+        if self.cfg.origin is not None:
+            self.origin = tuple(float(v) for v in self.cfg.origin)
+        else:
+            sensors = deployment.sensor
+            self.origin = (float(np.mean([s.lat_deg for s in sensors])),
+                           float(np.mean([s.lon_deg for s in sensors])),
+                           float(np.mean([s.alt_m for s in sensors])))
+        self.ingest = Ingest(deployment, self.origin, self.cfg.max_age_s, self.cfg.max_future_s)
+        self.motion = _motion_model(self.cfg)
+        d = self.motion.ndim
+        self.tracks = TrackTable.empty(d)
+        self.next_id = 1
+        self.stats = TrackerStats()
+        self._update = filters.ukf_update if self.cfg.filter == "ukf" else filters.ekf_update
+        rv = self.cfg.use_radial_velocity
+        self._models: dict[tuple[int, bool], measurement.MeasurementModel] = {
+            (RADAR3D, False): measurement.Radar3D(with_radial_velocity=False),
+            (RADAR3D, True): measurement.Radar3D(with_radial_velocity=True),
+            (RADAR2D, False): measurement.Radar2D(with_radial_velocity=False),
+            (RADAR2D, True): measurement.Radar2D(with_radial_velocity=True),
+            (BEARING, False): measurement.Bearing(),
+            (BEARING_ELEV, False): measurement.BearingElevation(),
+            (POSITION, False): measurement.Position(),
+        }
+        self._use_rv = rv
+        self.periods = np.array([s.scan_period_s or 1.0 for s in deployment.sensor])
+        self.kinds = [s.kind for s in deployment.sensor]
+        self.max_range = self.ingest.max_range
+        self._out: list[dict[str, np.ndarray]] = []
+        #: chi-square gate thresholds by measurement dimension
+        self._gate = {m: float(chi2.ppf(self.cfg.gate_probability, m)) for m in range(1, 5)}
+
+    # ------------------------------------------------------------------------ public
+    def step(self, table: dict[str, np.ndarray], now: float | None = None,
+             rows: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        """Ingest a table of detection rows and return the track updates it caused.
+
+        Bad rows go to ``self.ingest.quarantine``; the rest update the tracks in
+        time order.  Returns a table with the columns of ``TRACK_COLUMNS``.
+        """
+        batch = self.ingest(table, now=now, rows=rows)
+        return self.step_batch(batch)
+
+    def step_batch(self, batch: DetectionBatch) -> dict[str, np.ndarray]:
+        """Process an already validated batch (sorted by time)."""
+        self._out = []
+        self.stats.detections += len(batch)
+        if len(batch):
+            key = batch.sensor * 1_000_003 + np.floor(batch.time
+                                                      / self.periods[batch.sensor]).astype(int)
+            _, first, inv = np.unique(key, return_index=True, return_inverse=True)
+            by_frame = np.argsort(inv, kind="stable")
+            bounds = np.searchsorted(inv[by_frame], np.arange(first.size + 1))
+            for f in np.argsort(batch.time[first], kind="stable"):
+                self._frame(batch.take(by_frame[bounds[f]:bounds[f + 1]]))
+        return self._collect()
+
+    def flush(self, now: float) -> dict[str, np.ndarray]:
+        """Coast and delete by time alone (no detections): call when the stream is idle."""
+        self._out = []
+        self._manage(now, np.empty(0, np.int64))
+        return self._collect()
+
+    # ------------------------------------------------------------------------ frames
+    def _frame(self, fr: DetectionBatch) -> None:
+        self.stats.frames += 1
+        s = int(fr.sensor[0])
+        kind = int(fr.kind[0])
+        t_ref = 0.5 * float(fr.time.min() + fr.time.max())
+        site = self.ingest.site[s]
+        rot = self.ingest.rot[s]
+        tr = self.tracks
+        n = len(tr)
+        ti = np.empty(0, np.int64)
+        di = np.empty(0, np.int64)
+        placed = self._detection_positions(fr, kind, s) if kind != BEARING and \
+            kind != BEARING_ELEV else None
+        if n:
+            ti, di = self._candidates(fr, kind, s, t_ref, placed)
+        chosen = np.empty(0, np.int64)
+        gated_dets = np.zeros(len(fr), bool)
+        if ti.size:
+            # exact gate: predict each candidate pair to its detection's time
+            dt = fr.time[di] - tr.t[ti]
+            xp, Pp = self.motion.predict(tr.x[ti], tr.P[ti], dt)
+            rv = fr.has_rv[di] & self._use_rv
+            cost = np.full(ti.size, np.inf)
+            for use_rv in (False, True):
+                sel = np.flatnonzero(rv == use_rv)
+                if sel.size == 0:
+                    continue
+                model = self._models[(kind, use_rv and kind in (RADAR3D, RADAR2D))]
+                m = model.ndim_meas
+                z = fr.z[di[sel], :m]
+                R = model.covariance(fr.sigma[di[sel], :m])
+                zhat, _, S = filters.innovation(xp[sel], Pp[sel], model,
+                                                np.broadcast_to(site, (sel.size, 3)),
+                                                np.broadcast_to(rot, (sel.size, 3, 3)), R)
+                d2 = filters.mahalanobis2(model.residual(z, zhat), S)
+                gate = self._gate[m]
+                cost[sel] = np.where(d2 <= gate, d2 - gate, np.inf)
+            ok = np.isfinite(cost)
+            ti, di, cost, xp, Pp, rv = ti[ok], di[ok], cost[ok], xp[ok], Pp[ok], rv[ok]
+            gated_dets[di] = True
+            chosen, _ = gnn_assign(ti, di, cost, n, len(fr))
+            if chosen.size:
+                self._apply(fr, kind, s, ti[chosen], di[chosen], xp[chosen], Pp[chosen],
+                            rv[chosen])
+        # looks for M-of-N: tracks inside this position sensor's coverage
+        if kind in (RADAR3D, RADAR2D, POSITION) and n:
+            pos = self._position_at(t_ref)
+            inside = np.linalg.norm(pos - site, axis=1) <= self.max_range[s]
+            self.tracks.looks[inside[: len(self.tracks)]] += 1
+        self._manage(float(fr.time.max()), ti[chosen] if chosen.size else np.empty(0, np.int64))
+        if kind in (RADAR3D, POSITION) and placed is not None:
+            free = np.flatnonzero(~gated_dets)
+            self._initiate(fr.take(free), kind, s, placed[0][free], placed[1][free])
+
+    def _position_at(self, t: float) -> np.ndarray:
+        tr = self.tracks
+        dt = t - tr.t
+        return tr.x[:, :3] + tr.x[:, 3:6] * dt[:, None]
+
+    def _candidates(self, fr: DetectionBatch, kind: int, s: int, t_ref: float,
+                    placed: tuple[np.ndarray, np.ndarray, np.ndarray] | None
+                    ) -> tuple[np.ndarray, np.ndarray]:
+        """Coarse gate: (track, detection) index pairs that may fall in the exact gate."""
+        tr = self.tracks
+        pos_t = self._position_at(t_ref)
+        sig_t = np.sqrt(np.trace(tr.P[:, :3, :3], axis1=1, axis2=2))
+        spread = float(np.ptp(fr.time)) if len(fr) > 1 else 0.0
+        g = np.sqrt(self._gate[3])
+        if kind in (BEARING, BEARING_ELEV):
+            # every track within the sensor's reach can lie on some detection's ray
+            site = self.ingest.site[s]
+            near = np.flatnonzero(np.linalg.norm(pos_t - site, axis=1)
+                                  <= self.max_range[s] + g * sig_t + 1_000.0)
+            ti = np.repeat(near, len(fr))
+            di = np.tile(np.arange(len(fr)), near.size)
+            return ti, di
+        if placed is None:
+            raise ValueError("a position-measuring frame needs its detections placed")
+        pos_d, _, sig_d = placed
+        tree = cKDTree(pos_d)
+        radius = (g * np.sqrt(sig_t**2 + float(sig_d.max()) ** 2)
+                  + self.cfg.max_speed_mps * (spread + 1e-3))
+        hits = tree.query_ball_point(pos_t, radius, return_sorted=False)
+        counts = np.fromiter((len(h) for h in hits), dtype=np.int64, count=len(hits))
+        ti = np.repeat(np.arange(len(tr)), counts)
+        di = np.fromiter((j for h in hits for j in h), dtype=np.int64, count=int(counts.sum()))
+        return ti, di
+
+    def _detection_positions(self, fr: DetectionBatch, kind: int,
+                             s: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Detections placed in the tracking frame: positions, their covariances and the
+        size of their uncertainty (m).
+
+        A 2D radar plot has no elevation: it is placed at zero elevation and its
+        vertical uncertainty spans the slant range × the sensor's elevation cover."""
+        k = len(fr)
+        site = np.broadcast_to(self.ingest.site[s], (k, 3))
+        rot = np.broadcast_to(self.ingest.rot[s], (k, 3, 3))
+        if kind == POSITION:
+            cov = np.einsum("ki,ij->kij", fr.sigma[:, :3] ** 2, np.eye(3))
+            return fr.z[:, :3], cov, np.sqrt(np.trace(cov, axis1=1, axis2=2))
+        if kind == RADAR3D:
+            model = self._models[(RADAR3D, False)]
+            R = model.covariance(fr.sigma[:, :3])
+            pos, cov = model.inverse(fr.z[:, :3], site, rot, R)
+            return pos, cov, np.sqrt(np.trace(cov, axis1=1, axis2=2))
+        # radar2d: range and azimuth only
+        z3 = np.column_stack([fr.z[:, 0], fr.z[:, 1], np.zeros(k)])
+        sig3 = np.column_stack([fr.sigma[:, 0], fr.sigma[:, 1], np.full(k, np.radians(30.0))])
+        model = self._models[(RADAR3D, False)]
+        pos, cov = model.inverse(z3, site, rot, model.covariance(sig3))
+        return pos, cov, np.sqrt(np.trace(cov, axis1=1, axis2=2))
+
+    def _apply(self, fr: DetectionBatch, kind: int, s: int, ti: np.ndarray, di: np.ndarray,
+               xp: np.ndarray, Pp: np.ndarray, rv: np.ndarray) -> None:
+        tr = self.tracks
+        site = self.ingest.site[s]
+        rot = self.ingest.rot[s]
+        for use_rv in (False, True):
+            sel = np.flatnonzero(rv == use_rv)
+            if sel.size == 0:
+                continue
+            model = self._models[(kind, use_rv and kind in (RADAR3D, RADAR2D))]
+            m = model.ndim_meas
+            R = model.covariance(fr.sigma[di[sel], :m])
+            x, P, _, _ = self._update(xp[sel], Pp[sel], fr.z[di[sel], :m], model,
+                                      np.broadcast_to(site, (sel.size, 3)),
+                                      np.broadcast_to(rot, (sel.size, 3, 3)), R)
+            idx = ti[sel]
+            tr.x[idx] = x
+            tr.P[idx] = P
+            tr.t[idx] = fr.time[di[sel]]
+            tr.t_update[idx] = fr.time[di[sel]]
+            tr.hits[idx] += 1
+            tr.last_sensor[idx] = s
+        self.stats.assigned += ti.size
+        # a coasting track that is seen again is confirmed again
+        tr.status[ti[tr.status[ti] == COASTING]] = CONFIRMED
+
+    def _manage(self, now: float, updated: np.ndarray) -> None:
+        tr = self.tracks
+        cfg = self.cfg
+        if len(tr) == 0:
+            return
+        tent = tr.status == TENTATIVE
+        confirm = tent & (tr.hits >= cfg.confirm_m)
+        tr.status[confirm] = CONFIRMED
+        self.stats.confirmed += int(confirm.sum())
+        # a tentative track that can no longer reach M hits in N looks is dropped
+        hopeless = tent & ~confirm & ((tr.looks - tr.hits) > (cfg.confirm_n - cfg.confirm_m))
+        age = now - tr.t_update
+        coast = (tr.status == CONFIRMED) & (age > cfg.coast_after_s)
+        tr.status[coast] = COASTING
+        sig = np.sqrt(np.max(np.diagonal(tr.P[:, :3, :3], axis1=1, axis2=2), axis=1))
+        lost = ((tr.status != TENTATIVE) & (age > cfg.delete_after_s)) | \
+            (sig > cfg.max_position_sigma_m) | (tent & (age > cfg.delete_after_s))
+        gone = hopeless | lost
+        emit = np.zeros(len(tr), bool)
+        emit[updated] = True
+        emit |= confirm | coast
+        if emit.any():
+            self._emit(np.flatnonzero(emit & ~gone))
+        if gone.any():
+            dead = np.flatnonzero(gone & (tr.status != TENTATIVE))
+            if dead.size:
+                self._emit(dead, status=DELETED)
+            self.stats.deleted += int(gone.sum())
+            tr.keep(~gone)
+
+    def _initiate(self, fr: DetectionBatch, kind: int, s: int, pos: np.ndarray,
+                  cov: np.ndarray) -> None:
+        k = len(fr)
+        if k == 0:
+            return
+        cfg = self.cfg
+        site = np.broadcast_to(self.ingest.site[s], (k, 3))
+        d = self.motion.ndim
+        x = np.zeros((k, d))
+        P = np.zeros((k, d, d))
+        x[:, :3] = pos
+        P[:, :3, :3] = cov
+        sh, sv = cfg.init_speed_sigma_mps, cfg.init_vertical_speed_sigma_mps
+        Pv = np.zeros((k, 3, 3))
+        Pv[:, 0, 0] = Pv[:, 1, 1] = sh**2
+        Pv[:, 2, 2] = sv**2
+        if kind == RADAR3D and self._use_rv:
+            # the radial velocity fixes the velocity along the line of sight
+            has = fr.has_rv
+            los = pos - site
+            u = los / np.linalg.norm(los, axis=1, keepdims=True)
+            rv = np.where(has, fr.z[:, 3], 0.0)
+            x[has, 3:6] = (rv[:, None] * u)[has]
+            srv = np.where(has, fr.sigma[:, 3], 0.0)
+            uu = np.einsum("ki,kj->kij", u, u)
+            proj = np.eye(3) - uu
+            Pv_los = np.einsum("kij,kjl,klm->kim", proj, Pv, proj) + \
+                srv[:, None, None] ** 2 * uu
+            Pv = np.where(has[:, None, None], Pv_los, Pv)
+        P[:, 3:6, 3:6] = Pv
+        for i in range(6, d):  # acceleration or turn rate: a broad prior
+            P[:, i, i] = 25.0 if self.cfg.motion == "ca" else np.radians(10.0) ** 2
+        ids = np.arange(self.next_id, self.next_id + k, dtype=np.int64)
+        self.next_id += k
+        new = TrackTable(ids, x, P, fr.time.copy(), np.full(k, TENTATIVE, np.int8),
+                         fr.time.copy(), fr.time.copy(), np.ones(k, np.int64),
+                         np.ones(k, np.int64), np.full(k, s, np.int64))
+        self.tracks.append(new)
+        self.stats.initiated += k
+        self._emit(np.arange(len(self.tracks) - k, len(self.tracks)))
+
+    # ------------------------------------------------------------------------ output
+    def _emit(self, idx: np.ndarray, status: int | None = None) -> None:
+        """Record the current state of tracks ``idx`` (converted later, in one batch)."""
+        tr = self.tracks
+        if idx.size == 0:
+            return
+        self._out.append({
+            "t": tr.t[idx].copy(), "id": tr.id[idx].copy(), "x": tr.x[idx, :6].copy(),
+            "P": tr.P[idx, :3, :3].copy(),
+            "status": tr.status[idx].copy() if status is None else np.full(idx.size, status),
+            "hits": tr.hits[idx].copy(),
+            "sensor": np.where(tr.t_update[idx] == tr.t[idx], tr.last_sensor[idx], -1),
+        })
+
+    def _collect(self) -> dict[str, np.ndarray]:
+        """The recorded states as rows of ``TRACK_COLUMNS`` (WGS84, local ENU velocity)."""
+        if not self._out:
+            return {k: np.empty(0, dtype=str if v == "str" else v)
+                    for k, v in TRACK_COLUMNS.items()}
+        rec = {k: np.concatenate([o[k] for o in self._out]) for k in self._out[0]}
+        self._out = []
+        x = rec["x"]
+        lat, lon, alt = enu2geodetic(x[:, 0], x[:, 1], x[:, 2], *self.origin)
+        # velocity and position sigma in the local east/north/up at the track
+        rot = measurement.enu_rotation(lat, lon, self.origin[0], self.origin[1])
+        v = np.einsum("kij,kj->ki", rot, x[:, 3:6])
+        Pl = np.einsum("kij,kjl,kml->kim", rot, rec["P"], rot)
+        sig = np.sqrt(np.diagonal(Pl, axis1=1, axis2=2))
+        n = x.shape[0]
+        sensor = rec["sensor"]
+        return {
+            "time": rec["t"], "track_id": rec["id"],
+            "status": np.array(TRACK_STATUSES)[rec["status"]],
+            "lat_deg": lat, "lon_deg": lon, "alt_m": alt,
+            "vel_east_mps": v[:, 0], "vel_north_mps": v[:, 1], "vel_up_mps": v[:, 2],
+            "sigma_east_m": sig[:, 0], "sigma_north_m": sig[:, 1], "sigma_up_m": sig[:, 2],
+            "class": np.full(n, ""), "class_prob": np.full(n, np.nan),
+            "n_updates": rec["hits"],
+            "sensor_id": np.where(sensor >= 0, self.ingest.ids[np.maximum(sensor, 0)], ""),
+        }

@@ -1,0 +1,195 @@
+"""Tests of skyfence.eval.continuity on synthetic tables whose answers are known."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from skyfence.errors import DataError
+from skyfence.eval.continuity import associate_updates, track_continuity
+
+T = np.arange(60.0)  # truth every second, 0 … 59 s
+SCAN = T[:-1] + 0.5  # track updates half-way between truth rows, 0.5 … 58.5 s
+OFFSET = np.array([3.0, 4.0, 0.0])  # every track is 5 m off its target
+
+
+def _target(t: np.ndarray, which: int) -> np.ndarray:
+    """Positions (east, north, up) of target 1 (eastbound) or 2 (northbound, 5 km away)."""
+    t = np.asarray(t, dtype=float)
+    if which == 1:
+        return np.stack([20.0 * t, np.zeros_like(t), np.full_like(t, 100.0)], axis=1)
+    return np.stack([np.full_like(t, 5000.0), 15.0 * t, np.full_like(t, 300.0)], axis=1)
+
+
+def _truth() -> dict[str, np.ndarray]:
+    pos = np.concatenate([_target(T, 1), _target(T, 2)])
+    return {"time": np.concatenate([T, T]), "truth_id": np.repeat([1, 2], T.size),
+            "east_m": pos[:, 0], "north_m": pos[:, 1], "up_m": pos[:, 2]}
+
+
+def _tracks(*segments: tuple[str, np.ndarray, np.ndarray, str]) -> dict[str, np.ndarray]:
+    """Rows from (track_id, times, positions, status) segments."""
+    pos = np.concatenate([s[2] for s in segments])
+    return {
+        "time": np.concatenate([s[1] for s in segments]),
+        "track_id": np.concatenate([np.full(s[1].size, s[0]) for s in segments]),
+        "status": np.concatenate([np.full(s[1].size, s[3]) for s in segments]),
+        "east_m": pos[:, 0], "north_m": pos[:, 1], "up_m": pos[:, 2],
+    }
+
+
+def _follow(track_id: str, which: int, times: np.ndarray, status: str = "confirmed"):
+    return (track_id, times, _target(times, which) + OFFSET, status)
+
+
+def _perfect() -> dict[str, np.ndarray]:
+    """Tracks A and B tentative at 0.5 and 1.5 s, confirmed from 2.5 s on."""
+    return _tracks(
+        _follow("A", 1, SCAN[:2], "tentative"), _follow("A", 1, SCAN[2:]),
+        _follow("B", 2, SCAN[:2], "tentative"), _follow("B", 2, SCAN[2:]))
+
+
+def test_perfect_tracker() -> None:
+    r = track_continuity(_truth(), _perfect(), gate_m=50.0, max_gap_s=5.0, long_gap_s=10.0)
+    # Rows at 0, 1 and 2 s precede the first confirmed update (2.5 s); the rest are
+    # 0.5 s from the latest one.
+    assert (r.n_truth_steps, r.n_truth_steps_updated) == (120, 114)
+    assert r.probability_of_update == pytest.approx(114 / 120)
+    assert (r.n_long_gaps, r.n_track_id_changes, r.n_truth_changes) == (0, 0, 0)
+    assert (r.n_counted_updates, r.n_associated_updates, r.n_false_updates) == (114, 114, 0)
+    assert (r.false_update_share, r.n_false_tracks) == (0.0, 0)
+    np.testing.assert_array_equal(r.truth_ids, [1, 2])
+    np.testing.assert_allclose(r.time_to_confirm_s, [2.5, 2.5])
+    assert r.position_rmse_m == pytest.approx(5.0, rel=1e-12)
+    # Tentative rows are neither counted nor associated.
+    a = r.association
+    assert not a.counted[:2].any() and (a.truth_index[:2] == -1).all()
+    np.testing.assert_allclose(a.distance_m[a.truth_index >= 0], 5.0, rtol=1e-12)
+
+
+def test_one_id_swap() -> None:
+    # At 30 s tracks A and B exchange targets (both truths and both tracks change once).
+    early, late = SCAN[2:30], SCAN[30:]
+    tracks = _tracks(_follow("A", 1, early), _follow("A", 2, late),
+                     _follow("B", 2, early), _follow("B", 1, late))
+    r = track_continuity(_truth(), tracks, gate_m=50.0)
+    assert (r.n_track_id_changes, r.n_truth_changes) == (2, 2)
+    assert (r.n_long_gaps, r.n_false_updates) == (0, 0)
+    assert r.probability_of_update == pytest.approx(114 / 120)
+
+
+def test_track_replaced_is_one_change_seen_from_the_truth() -> None:
+    # Target 1 is followed by A, then by a new track C: its track id changes once,
+    # while neither track ever changes target.
+    tracks = _tracks(_follow("A", 1, SCAN[2:30]), _follow("C", 1, SCAN[30:]),
+                     _follow("B", 2, SCAN[2:]))
+    r = track_continuity(_truth(), tracks, gate_m=50.0)
+    assert (r.n_track_id_changes, r.n_truth_changes) == (1, 0)
+
+
+def test_a_gap() -> None:
+    # Target 1 loses its updates strictly between 20.5 and 35.5 s: a 15 s gap.
+    scan = SCAN[2:]
+    kept = scan[(scan <= 20.5) | (scan >= 35.5)]
+    tracks = _tracks(_follow("A", 1, kept), _follow("B", 2, SCAN[2:]))
+    r = track_continuity(_truth(), tracks, gate_m=50.0, max_gap_s=5.0, long_gap_s=10.0)
+    assert r.n_long_gaps == 1
+    # Rows 26 … 35 s see an update more than 5 s old: 10 fewer rows updated.
+    assert r.n_truth_steps_updated == 114 - 10
+    assert r.n_track_id_changes == 0
+    # A 15 s gap is not long against a 20 s threshold.
+    assert track_continuity(_truth(), tracks, gate_m=50.0, long_gap_s=20.0).n_long_gaps == 0
+
+
+def test_track_lost_before_the_target_ends_is_a_trailing_gap() -> None:
+    tracks = _tracks(_follow("A", 1, SCAN[2:40]), _follow("B", 2, SCAN[2:]))
+    r = track_continuity(_truth(), tracks, gate_m=50.0, long_gap_s=10.0)
+    assert r.n_long_gaps == 1  # last update 39.5 s, target seen until 59 s
+    # With coverage ending at 45 s for target 1 the trailing gap is 5.5 s only.
+    coverage = np.ones(120, dtype=bool)
+    coverage[46:60] = False
+    r = track_continuity(_truth(), tracks, gate_m=50.0, long_gap_s=10.0, coverage=coverage)
+    assert r.n_long_gaps == 0
+    assert r.n_truth_steps == 120 - 14
+
+
+def test_a_false_track() -> None:
+    # F: 10 confirmed updates 2 km from both targets.
+    false_pos = np.tile([2000.0, -2000.0, 50.0], (10, 1))
+    tracks = _perfect()
+    extra = _tracks(("F", SCAN[10:20], false_pos, "confirmed"))
+    tracks = {k: np.concatenate([tracks[k], extra[k]]) for k in tracks}
+    r = track_continuity(_truth(), tracks, gate_m=50.0)
+    assert (r.n_false_updates, r.n_false_tracks) == (10, 1)
+    assert r.n_counted_updates == 124
+    assert r.false_update_share == pytest.approx(10 / 124)
+    assert r.probability_of_update == pytest.approx(114 / 120)  # unaffected
+    assert r.position_rmse_m == pytest.approx(5.0)
+
+
+def test_coverage_moves_the_start_of_time_to_confirm() -> None:
+    coverage = np.ones(120, dtype=bool)
+    coverage[60:70] = False  # target 2 enters coverage at 10 s
+    r = track_continuity(_truth(), _perfect(), gate_m=50.0, coverage=coverage)
+    np.testing.assert_allclose(r.time_to_confirm_s, [2.5, 2.5 - 10.0])
+    assert (r.n_truth_steps, r.n_truth_steps_updated) == (110, 57 + 50)
+
+
+def test_untracked_target_and_gate() -> None:
+    # B is 60 m off target 2, outside a 50 m gate: target 2 is never confirmed.
+    far = ("B", SCAN[2:], _target(SCAN[2:], 2) + [60.0, 0.0, 0.0], "confirmed")
+    tracks = _tracks(_follow("A", 1, SCAN[2:]), far)
+    r = track_continuity(_truth(), tracks, gate_m=50.0)
+    assert np.isnan(r.time_to_confirm_s[1]) and r.time_to_confirm_s[0] == 2.5
+    assert (r.n_false_tracks, r.n_false_updates) == (1, SCAN.size - 2)
+    assert r.probability_of_update == pytest.approx(57 / 120)
+    assert track_continuity(_truth(), tracks, gate_m=60.001).n_false_tracks == 0
+
+
+def test_association_is_optimal_not_greedy() -> None:
+    # Truths at east 0 and 10 m; updates at 6 and 16 m.  Greedy nearest-first would
+    # pair 6 with 10 and leave 16 out of the 12 m gate; the optimum pairs 6-0, 16-10.
+    truth = {"time": np.zeros(2), "truth_id": np.array([5, 8]), "east_m": np.array([0.0, 10.0]),
+             "north_m": np.zeros(2), "up_m": np.zeros(2)}
+    tracks = {"time": np.zeros(2), "east_m": np.array([6.0, 16.0]), "north_m": np.zeros(2),
+              "up_m": np.zeros(2)}
+    a = associate_updates(truth, tracks, gate_m=12.0)
+    np.testing.assert_array_equal(a.truth_ids[a.truth_index], [5, 8])
+    np.testing.assert_allclose(a.distance_m, [6.0, 6.0])
+    assert a.counted.all()  # no status column: every row counts
+
+
+def test_truth_is_interpolated_and_exists_only_between_its_rows() -> None:
+    truth = {"time": np.array([10.0, 12.0]), "truth_id": np.array([1, 1]),
+             "east_m": np.array([0.0, 100.0]), "north_m": np.zeros(2), "up_m": np.zeros(2)}
+    tracks = {"time": np.array([9.9, 10.0, 11.5, 12.0, 12.1]),
+              "east_m": np.array([0.0, 0.0, 75.0, 100.0, 100.0]),
+              "north_m": np.zeros(5), "up_m": np.zeros(5)}
+    a = associate_updates(truth, tracks, gate_m=1.0)
+    np.testing.assert_array_equal(a.truth_index, [-1, 0, 0, 0, -1])
+    np.testing.assert_allclose(a.distance_m[1:4], 0.0, atol=1e-12)
+
+
+def test_empty_tables() -> None:
+    truth = {"time": np.zeros(0), "truth_id": np.zeros(0, dtype=np.int64),
+             "east_m": np.zeros(0), "north_m": np.zeros(0), "up_m": np.zeros(0)}
+    tracks = {"time": np.zeros(0), "track_id": np.zeros(0, dtype=np.int64),
+              "east_m": np.zeros(0), "north_m": np.zeros(0), "up_m": np.zeros(0)}
+    r = track_continuity(truth, tracks, gate_m=10.0)
+    assert np.isnan(r.probability_of_update) and np.isnan(r.position_rmse_m)
+    assert np.isnan(r.false_update_share)
+    assert (r.n_truth_steps, r.n_counted_updates, r.n_long_gaps) == (0, 0, 0)
+    r = track_continuity(_truth(), tracks, gate_m=10.0)
+    assert r.probability_of_update == 0.0 and np.isnan(r.time_to_confirm_s).all()
+
+
+def test_bad_input() -> None:
+    with pytest.raises(ValueError, match="gate_m must be a finite number > 0, got -1.0"):
+        track_continuity(_truth(), _perfect(), gate_m=-1.0)
+    with pytest.raises(DataError, match=r"coverage must be a boolean array of one value per "
+                       r"truth row \(120,\), got dtype int64 and shape \(3,\)"):
+        track_continuity(_truth(), _perfect(), gate_m=10.0, coverage=np.array([1, 0, 1]))
+    tracks = _perfect()
+    del tracks["track_id"]
+    with pytest.raises(DataError, match="track table has no column 'track_id'"):
+        track_continuity(_truth(), tracks, gate_m=10.0)
