@@ -40,6 +40,12 @@ def _sym(P: Array) -> Array:
     return 0.5 * (P + np.swapaxes(P, -1, -2))
 
 
+def _sym_inplace(P: Array) -> Array:
+    np.add(P, np.swapaxes(P, -1, -2), out=P)
+    P *= 0.5
+    return P
+
+
 def _t(A: Array) -> Array:
     return np.swapaxes(A, -1, -2)
 
@@ -57,7 +63,7 @@ def _pairs(x: ArrayLike, P: ArrayLike, owner: str) -> tuple[Array, Array]:
 
 def _gain(cross: Array, S: Array) -> Array:
     """Kalman gain ``cross S⁻¹`` (K, d, m) by a solve (S symmetric)."""
-    return _t(np.linalg.solve(S, _t(cross)))
+    return _t(np.asarray(np.linalg.solve(S, _t(cross)), dtype=np.float64))
 
 
 # ------------------------------------------------------------------------- EKF
@@ -100,7 +106,7 @@ def innovation(
     x, P = _pairs(x, P, "innovation")
     zhat = model.h(x, site, rot)
     H = model.jacobian(x, site, rot)
-    S = H @ P @ _t(H) + np.asarray(R, dtype=np.float64)
+    S = H @ (P @ _t(H)) + np.asarray(R, dtype=np.float64)  # as in ekf_update
     return zhat, H, _sym(S)
 
 
@@ -147,13 +153,16 @@ def ekf_update(
     """
     x, P = _pairs(x, P, "ekf_update")
     R = np.asarray(R, dtype=np.float64)
-    zhat, H, S = innovation(x, P, model, site, rot, R)
-    nu = model.residual(z, zhat)
-    gain = _gain(P @ _t(H), S)
+    H = model.jacobian(x, site, rot)
+    PHt = P @ _t(H)
+    S = _sym(H @ PHt + R)
+    nu = model.residual(z, model.h(x, site, rot))
+    gain = _gain(PHt, S)
     x_post = x + (gain @ nu[:, :, None])[:, :, 0]
     ikh = np.eye(x.shape[1]) - gain @ H
-    P_post = ikh @ P @ _t(ikh) + gain @ R @ _t(gain)
-    return x_post, _sym(P_post), nu, S
+    P_post = ikh @ P @ _t(ikh)
+    P_post += gain @ (R @ _t(gain))
+    return x_post, _sym_inplace(P_post), nu, S
 
 
 def mahalanobis2(nu: ArrayLike, S: ArrayLike) -> Array:
@@ -178,7 +187,7 @@ def mahalanobis2(nu: ArrayLike, S: ArrayLike) -> Array:
     nu = np.asarray(nu, dtype=np.float64)
     S = np.asarray(S, dtype=np.float64)
     sol = np.linalg.solve(S, nu[..., None])[..., 0]
-    return np.einsum("...i,...i->...", nu, sol)
+    return np.asarray(np.sum(nu * sol, axis=-1), dtype=np.float64)
 
 
 def log_likelihood(nu: ArrayLike, S: ArrayLike) -> Array:
@@ -189,8 +198,8 @@ def log_likelihood(nu: ArrayLike, S: ArrayLike) -> Array:
     nu : array_like, shape (..., m)
         Innovations.
     S : array_like, shape (..., m, m)
-        Innovation covariances; NaN is returned where one is not positive
-        definite (determinant <= 0).
+        Innovation covariances (positive definite); NaN is returned where the
+        determinant is not positive.
 
     Returns
     -------
@@ -241,10 +250,10 @@ def _ut_weights(
 def _sqrt_psd(P: Array) -> Array:
     """Lower Cholesky factors; an eigen square root if some ``P`` is not positive definite."""
     try:
-        return np.linalg.cholesky(P)
+        return np.asarray(np.linalg.cholesky(P), dtype=np.float64)
     except np.linalg.LinAlgError:
         w, V = np.linalg.eigh(_sym(P))
-        return V * np.sqrt(np.clip(w, 0.0, None))[..., None, :]
+        return np.asarray(V * np.sqrt(np.clip(w, 0.0, None))[..., None, :], dtype=np.float64)
 
 
 def _sigma_points(x: Array, P: Array, spread: float) -> Array:
@@ -252,6 +261,17 @@ def _sigma_points(x: Array, P: Array, spread: float) -> Array:
     cols = _t(math.sqrt(spread) * _sqrt_psd(P))  # row i = i-th column of L
     centre = x[:, None, :]
     return np.concatenate([centre, centre + cols, centre - cols], axis=1)
+
+
+def _per_point(a: ArrayLike | None, ndim: int, n: int) -> Array | None:
+    """Per-pair sensor data repeated for the ``n`` sigma points of each pair.
+
+    A single sensor's ``site`` (3,) or ``rot`` (3, 3) broadcasts as it is.
+    """
+    if a is None:
+        return None
+    arr = np.asarray(a, dtype=np.float64)
+    return np.repeat(arr, n, axis=0) if arr.ndim == ndim else arr
 
 
 def _weighted_cov(wc: Array, a: Array, b: Array) -> Array:
@@ -308,18 +328,15 @@ def ukf_update(
     wm, wc, spread = _ut_weights(d, alpha, beta, kappa, "ukf_update")
     X = _sigma_points(x, P, spread)
     n = X.shape[1]
-    site_rep = None if site is None else np.repeat(np.asarray(site, dtype=np.float64), n, axis=0)
-    rot_rep = None if rot is None else np.repeat(np.asarray(rot, dtype=np.float64), n, axis=0)
-    Z = model.h(X.reshape(k * n, d), site_rep, rot_rep).reshape(k, n, -1)
+    Z = model.h(X.reshape(k * n, d), _per_point(site, 2, n), _per_point(rot, 3, n))
+    Z = Z.reshape(k, n, -1)
 
-    zhat = np.einsum("j,kjm->km", wm, Z)
+    zhat = wm @ Z
     angles = model.angle_mask
     if angles.any():
         ref = Z[:, 0, angles]
         dev = Z[:, :, angles] - ref[:, None, :]
-        zhat[:, angles] = ref + np.arctan2(
-            np.einsum("j,kjm->km", wm, np.sin(dev)), np.einsum("j,kjm->km", wm, np.cos(dev))
-        )
+        zhat[:, angles] = ref + np.arctan2(wm @ np.sin(dev), wm @ np.cos(dev))
     dZ = model.residual(Z, zhat[:, None, :])
     S = _sym(_weighted_cov(wc, dZ, dZ) + np.asarray(R, dtype=np.float64))
     cross = _weighted_cov(wc, X - x[:, None, :], dZ)
@@ -327,7 +344,7 @@ def ukf_update(
     nu = model.residual(z, zhat)
     x_post = x + (gain @ nu[:, :, None])[:, :, 0]
     P_post = P - gain @ S @ _t(gain)
-    return x_post, _sym(P_post), nu, S
+    return x_post, _sym_inplace(P_post), nu, S
 
 
 def ukf_predict(
@@ -371,12 +388,18 @@ def ukf_predict(
     """
     x, P = _pairs(x, P, "ukf_predict")
     k, d = x.shape
-    dt = np.broadcast_to(np.asarray(dt, dtype=np.float64), (k,))
+    dt = np.asarray(dt, dtype=np.float64)
+    if dt.ndim > 1 or dt.size not in (1, k):
+        raise ValueError(
+            f"ukf_predict expects time steps of shape ({k},) or a scalar, got {dt.shape}"
+        )
+    dt = np.broadcast_to(dt.reshape(-1) if dt.ndim else dt, (k,))
     wm, wc, spread = _ut_weights(d, alpha, beta, kappa, "ukf_predict")
     X = _sigma_points(x, P, spread)
     n = X.shape[1]
     Xp = motion.transition(X.reshape(k * n, d), np.repeat(dt, n)).reshape(k, n, d)
-    mean = np.einsum("j,kjd->kd", wm, Xp)
+    mean = wm @ Xp
     dev = Xp - mean[:, None, :]
-    P_pred = _weighted_cov(wc, dev, dev) + motion.noise(dt, x)
-    return mean, _sym(P_pred)
+    P_pred = _weighted_cov(wc, dev, dev)
+    P_pred += motion.noise(dt, x)
+    return mean, _sym_inplace(P_pred)

@@ -12,6 +12,7 @@ site and orientation:
     its azimuth is measured clockwise from *its* true north and its elevation
     above *its* local horizontal.
 
+A single ``(3,)`` site or ``(3, 3)`` rotation broadcasts over all detections;
 ``None`` for ``site`` or ``rot`` means the sensor is at the tracking origin or
 its axes are the tracking axes.  Measurement vectors (SI units, radians):
 
@@ -153,6 +154,11 @@ def _offsets(x: Array, site: ArrayLike | None) -> Array:
     return pos - np.asarray(site, dtype=np.float64) if site is not None else pos.copy()
 
 
+def _dot3(a: Array, b: Array) -> Array:
+    """Row-wise dot product of (K, 3) arrays."""
+    return a[:, 0] * b[:, 0] + a[:, 1] * b[:, 1] + a[:, 2] * b[:, 2]
+
+
 def _to_sensor(vec: Array, rot: ArrayLike | None) -> Array:
     """Tracking-frame vectors (K, 3) in the sensor's local ENU axes."""
     if rot is None:
@@ -291,10 +297,7 @@ class _Spherical(MeasurementModel):
                 elif c == "elevation":
                     out.append(np.arctan2(u, np.sqrt(rho2)))
                 else:
-                    vel = x[:, 3:6]
-                    out.append(
-                        (vel[:, 0] * dp[:, 0] + vel[:, 1] * dp[:, 1] + vel[:, 2] * dp[:, 2]) / r
-                    )
+                    out.append(_dot3(x[:, 3:6], dp) / r)
         return np.stack(out, axis=-1)
 
     def jacobian(
@@ -302,31 +305,35 @@ class _Spherical(MeasurementModel):
     ) -> Array:
         x = _state_array(x, self.min_state_dim, f"{type(self).__name__}.jacobian")
         dp = _offsets(x, site)
-        e, n, u = _to_sensor(dp, rot).T
+        local = _to_sensor(dp, rot)
+        e, n, u = local.T
         rho2 = e * e + n * n
         r2 = rho2 + u * u
         r = np.sqrt(r2)
         rho = np.sqrt(rho2)
-        zero = np.zeros_like(e)
-        H = np.zeros((x.shape[0], self.ndim_meas, x.shape[1]))
+        k, m = x.shape[0], self.ndim_meas
+        # Position rows in sensor axes (G), chained through rot at the end.
+        G = np.zeros((k, m, 3))
+        H = np.zeros((k, m, x.shape[1]))
         with np.errstate(invalid="ignore", divide="ignore"):
-            # Angle rows: derivatives in sensor axes, then chained through rot.
-            local = {
-                "azimuth": np.stack([n / rho2, -e / rho2, zero], axis=-1),
-                "elevation": np.stack([-u * e / (r2 * rho), -u * n / (r2 * rho), rho / r2], -1),
-            }
             for i, c in enumerate(self._components):
-                if c in local:
-                    row = local[c]
-                    H[:, i, :3] = row if rot is None else (row[:, None, :] @ rot)[:, 0, :]
-                elif c == "range":
-                    H[:, i, :3] = dp / r[:, None]
-                else:  # radial velocity (rotation-invariant)
-                    los = dp / r[:, None]
-                    vel = x[:, 3:6]
-                    rv = los[:, 0] * vel[:, 0] + los[:, 1] * vel[:, 1] + los[:, 2] * vel[:, 2]
-                    H[:, i, :3] = (vel - rv[:, None] * los) / r[:, None]
-                    H[:, i, 3:6] = los
+                if c == "range":
+                    G[:, i, :] = local / r[:, None]
+                elif c == "azimuth":
+                    G[:, i, 0] = n / rho2
+                    G[:, i, 1] = -e / rho2
+                elif c == "elevation":
+                    G[:, i, 0] = -u * e / (r2 * rho)
+                    G[:, i, 1] = -u * n / (r2 * rho)
+                    G[:, i, 2] = rho / r2
+            H[:, :, :3] = G if rot is None else G @ np.asarray(rot, dtype=np.float64)
+            if "radial_velocity" in self._components:  # rotation-invariant
+                i = self._components.index("radial_velocity")
+                los = dp / r[:, None]
+                vel = x[:, 3:6]
+                rv = _dot3(los, vel)
+                H[:, i, :3] = (vel - rv[:, None] * los) / r[:, None]
+                H[:, i, 3:6] = los
         return H
 
 

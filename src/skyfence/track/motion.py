@@ -595,7 +595,7 @@ class CoordinatedTurn(MotionModel):
         hi = s * s * c2  # ... and along u
 
         def integral(f: Array) -> Array:
-            return np.sum(wt * f, axis=1)
+            return np.asarray(np.sum(wt * f, axis=1), dtype=np.float64)
 
         # Horizontal white acceleration (isotropic): the responses are rotations.
         a_pp = integral(2.0 * s * s * c2)  # ∫ |(e^{iws} - 1)/(iw)|² ds

@@ -222,15 +222,62 @@ class Tracker:
             return ti, di
         if placed is None:
             raise ValueError("a position-measuring frame needs its detections placed")
+        if kind in (RADAR3D, RADAR2D):
+            return self._candidates_polar(fr, s, pos_t, sig_t, spread, g)
         pos_d, _, sig_d = placed
         tree = cKDTree(pos_d)
-        radius = (g * np.sqrt(sig_t**2 + float(sig_d.max()) ** 2)
-                  + self.cfg.max_speed_mps * (spread + 1e-3))
+        # the detections of a frame span ``spread`` seconds (a rotating beam): a track may
+        # be seen up to that far from t_ref, moving at its speed (plus 3 sigma of it, at
+        # most the fastest target's)
+        speed = np.linalg.norm(tr.x[:, 3:6], axis=1)
+        sig_v = np.sqrt(np.trace(tr.P[:, 3:6, 3:6], axis1=1, axis2=2))
+        reach = np.minimum(speed + 3.0 * sig_v, self.cfg.max_speed_mps)
+        radius = g * np.sqrt(sig_t**2 + float(sig_d.max()) ** 2) + reach * (spread + 1e-3)
         hits = tree.query_ball_point(pos_t, radius, return_sorted=False)
         counts = np.fromiter((len(h) for h in hits), dtype=np.int64, count=len(hits))
         ti = np.repeat(np.arange(len(tr)), counts)
         di = np.fromiter((j for h in hits for j in h), dtype=np.int64, count=int(counts.sum()))
         return ti, di
+
+    def _candidates_polar(self, fr: DetectionBatch, s: int, pos_t: np.ndarray,
+                          sig_t: np.ndarray, spread: float,
+                          g: float) -> tuple[np.ndarray, np.ndarray]:
+        """Coarse gate of a radar frame in the radar's own range and azimuth.
+
+        A radar's error ellipse is long across the beam and thin in range, so a
+        sphere around each plot would catch many tracks at long range.  Instead the
+        plots are sorted by azimuth; each track takes the plots inside its azimuth
+        window (one ``searchsorted``), then those inside its range window.
+        """
+        tr = self.tracks
+        local = np.einsum("ij,kj->ki", self.ingest.rot[s], pos_t - self.ingest.site[s])
+        r_t = np.linalg.norm(local, axis=1)
+        az_t = np.arctan2(local[:, 0], local[:, 1]) % (2 * np.pi)
+        speed = np.linalg.norm(tr.x[:, 3:6], axis=1)
+        sig_v = np.sqrt(np.trace(tr.P[:, 3:6, 3:6], axis1=1, axis2=2))
+        move = np.minimum(speed + 3.0 * sig_v, self.cfg.max_speed_mps) * (spread + 1e-3)
+        s_r = float(fr.sigma[:, 0].max())
+        s_az = float(fr.sigma[:, 1].max())
+        w_r = g * np.sqrt(s_r**2 + sig_t**2) + move
+        with np.errstate(divide="ignore", invalid="ignore"):
+            w_az = g * np.sqrt(s_az**2 + (sig_t / r_t) ** 2) + move / r_t
+        w_az = np.where(np.isfinite(w_az), np.minimum(w_az, np.pi), np.pi)
+        # plots sorted by azimuth, repeated one turn either side for the wrap at north
+        az_d = fr.z[:, 1] % (2 * np.pi)
+        order = np.argsort(az_d)
+        k = order.size
+        az3 = np.concatenate([az_d[order] - 2 * np.pi, az_d[order], az_d[order] + 2 * np.pi])
+        idx3 = np.concatenate([order, order, order])
+        lo = np.searchsorted(az3, az_t - w_az, "left")
+        hi = np.searchsorted(az3, az_t + w_az, "right")
+        hi = np.minimum(hi, lo + k)  # never the same plot twice
+        counts = hi - lo
+        total = int(counts.sum())
+        ti = np.repeat(np.arange(len(tr)), counts)
+        offs = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
+        di = idx3[np.repeat(lo, counts) + offs]
+        near = np.abs(fr.z[di, 0] - r_t[ti]) <= w_r[ti]
+        return ti[near], di[near]
 
     def _detection_positions(self, fr: DetectionBatch, kind: int,
                              s: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
