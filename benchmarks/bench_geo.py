@@ -78,7 +78,7 @@ def _print_table(results: list[dict[str, Any]]) -> None:
     table.add_column("function")
     table.add_column("points", justify="right")
     table.add_column("best of", justify="right")
-    table.add_column("time [ms]", justify="right")
+    table.add_column("time (ms)", justify="right")
     table.add_column("points/s", justify="right")
     for r in results:
         table.add_row(

@@ -417,3 +417,42 @@ def test_ukf_predict_large_batch() -> None:
     x_pred, P_pred = ukf_predict(x, P, CoordinatedTurn(1.0, 0.01), rng.uniform(0.0, 4.0, n))
     assert x_pred.shape == (n, 7) and P_pred.shape == (n, 7, 7)
     assert np.isfinite(P_pred).all()
+
+
+def test_ukf_handles_a_singular_covariance() -> None:
+    # A turn rate known exactly (zero variance): no Cholesky factor, eigen square root.
+    ct = CoordinatedTurn(1.0, 0.01)
+    x = np.array([[0.0, 0.0, 100.0, 20.0, 0.0, 0.0, 0.1]])
+    P = np.diag([100.0, 100.0, 25.0, 4.0, 4.0, 1.0, 0.0])[None]
+    x_pred, P_pred = ukf_predict(x, P, ct, 2.0)
+    assert np.isfinite(P_pred).all()
+    assert np.allclose(x_pred, ct.transition(x, 2.0), rtol=0, atol=1e-6)
+    with pytest.raises(ValueError, match=r"time steps of shape \(1,\) or a scalar, got \(2,\)"):
+        ukf_predict(x, P, ct, [1.0, 2.0])
+
+
+@pytest.mark.parametrize("module_name", ["motion", "measurement", "filters"])
+def test_public_names_are_exported(module_name: str) -> None:
+    import importlib
+
+    module = importlib.import_module(f"skyfence.track.{module_name}")
+    public = {
+        name
+        for name, value in vars(module).items()
+        if not name.startswith("_")
+        and getattr(value, "__module__", None) == module.__name__
+        and callable(value)
+    }
+    assert public == set(module.__all__)
+
+
+@pytest.mark.parametrize("update", [ekf_update, ukf_update])
+def test_one_sensor_site_and_rotation_broadcast(update) -> None:
+    rng = np.random.default_rng(63)
+    model, x, P, z, site, rot, R, _ = scenario(rng, "Radar3D(True)")
+    one_site = np.broadcast_to(site[0], site.shape)
+    one_rot = np.broadcast_to(rot[0], rot.shape)
+    expected = update(x, P, z, model, one_site, one_rot, R)
+    got = update(x, P, z, model, site[0], rot[0], R)
+    for a, b in zip(got, expected, strict=True):
+        assert np.allclose(a, b, rtol=1e-12, atol=1e-12)

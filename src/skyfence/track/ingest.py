@@ -107,6 +107,14 @@ class Quarantine:
                 "reason": cat(self.reason, str)}
 
 
+def _lookup(values: np.ndarray, codes: dict[str, int]) -> np.ndarray:
+    """Integer code of each string (-1 when unknown), one dict look-up per distinct value."""
+    if values.size == 0:
+        return np.empty(0, np.int64)
+    uniq, inv = np.unique(values, return_inverse=True)
+    return np.array([codes.get(str(u), -1) for u in uniq], dtype=np.int64)[inv.reshape(-1)]
+
+
 def _row_hash(time: np.ndarray, z: np.ndarray, sensor: np.ndarray) -> np.ndarray:
     """A 64-bit hash of (time, measurement, sensor) per row, vectorised (NaN-safe)."""
     vals = np.concatenate([time[:, None], z, sensor[:, None].astype(float)], axis=1)
@@ -174,16 +182,15 @@ class Ingest:
             else:
                 reason[fresh] = why[fresh]
 
-        known = np.isin(sid, self.ids)
+        sidx = _lookup(sid, self.index)
+        known = sidx >= 0
         refuse(~known, np.char.add(np.char.add("unknown sensor (sensor_id '", sid),
                                    "' is not in the sensors file)").astype(object))
-        kcode = np.array([KIND_CODE.get(k, -1) for k in kind_s], dtype=np.int64) if n else \
-            np.empty(0, np.int64)
+        sidx = np.maximum(sidx, 0)
+        kcode = _lookup(kind_s, KIND_CODE)
         refuse(kcode < 0, np.char.add(np.char.add("unknown kind (kind '", kind_s),
                                       f"' is not one of {', '.join(DETECTION_KINDS)})")
                .astype(object))
-        sidx = np.array([self.index.get(s, 0) for s in sid], dtype=np.int64) if n else \
-            np.empty(0, np.int64)
         for skind, allowed in _SENSOR_KINDS.items():
             this = known & (kcode >= 0) & np.isin(sidx, [i for i, s in enumerate(
                 self.deployment.sensor) if s.kind == skind])
