@@ -8,7 +8,7 @@ import pytest
 from skyfence.geo.geodesy import geodesic_inverse
 from skyfence.sim.engine import Simulation
 
-from .conftest import run_all
+from ..conftest import run_all
 
 SENSOR = """
 [[sensor]]

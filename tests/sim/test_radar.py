@@ -9,7 +9,7 @@ from skyfence.geo.geodesy import aer2geodetic
 from skyfence.sim.engine import Simulation
 from skyfence.sim.sensors.radar import mean_snr, pd_swerling1, snr_for_pd
 
-from .conftest import run_all
+from ..conftest import run_all
 
 RADAR = """
 [[sensor]]

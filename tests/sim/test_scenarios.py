@@ -11,7 +11,7 @@ from skyfence.geo.zones import load_zones
 from skyfence.sim.engine import Simulation
 from skyfence.sim.scenario import builtin_scenarios, load_scenario
 
-from .conftest import run_all
+from ..conftest import run_all
 
 BUILTINS = ["border-day", "jonava-gerbera", "klaipeda-quadcopter", "scale-10k", "vilnius-swarm"]
 

@@ -1,0 +1,200 @@
+"""The tracker end to end on simulated recordings: confirmation, accuracy, continuity,
+deletion, crossing targets, multi-sensor fusion, bad input."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from skyfence.geo.geodesy import geodetic2enu
+from skyfence.sim.engine import Simulation
+from skyfence.track.associate import gnn_assign
+from skyfence.track.config import TrackerConfig
+from skyfence.track.tracker import Tracker
+
+from ..conftest import run_all
+
+RADAR = """
+[[sensor]]
+id = "{id}"
+kind = "radar3d"
+lat_deg = {lat}
+lon_deg = {lon}
+alt_m = 200.0
+max_range_m = 30000.0
+scan_period_s = 1.0
+sigma_range_m = 10.0
+sigma_azimuth_deg = 0.2
+sigma_elevation_deg = 0.2
+sigma_radial_velocity_mps = 0.5
+pd90_range_m = 200000.0
+pd90_rcs_dbsm = -20.0
+clutter_per_scan = {clutter}
+"""
+
+
+def flight(name: str, a: tuple[float, float], b: tuple[float, float], agl: float,
+           type_: str = "gerbera", start: float = 0.0, extra: str = "") -> str:
+    return f"""
+[[target]]
+name = "{name}"
+type = "{type_}"
+start_s = {start}
+{extra}
+waypoints = [{{ lat_deg = {a[0]}, lon_deg = {a[1]}, agl_m = {agl} }},
+             {{ lat_deg = {b[0]}, lon_deg = {b[1]}, agl_m = {agl} }}]
+"""
+
+
+def track_run(sc, cfg: TrackerConfig | None = None, slice_s: float = 1.0):  # type: ignore[no-untyped-def]
+    """Simulate, then feed the detections slice by slice; return truth, tracks, tracker."""
+    sim = Simulation(sc)
+    truth, det = run_all(sim)
+    tracker = Tracker(sc.deployment, cfg or TrackerConfig())
+    outs = []
+    t = det["time"]
+    edges = np.arange(t.min(), t.max() + slice_s, slice_s) if t.size else np.empty(0)
+    for lo in edges:
+        m = (t >= lo) & (t < lo + slice_s)
+        if m.any():
+            outs.append(tracker.step({k: v[m] for k, v in det.items()}))
+    end = float(t.max()) if t.size else 0.0
+    outs.append(tracker.flush(end + 5.0))     # idle for a while: confirmed tracks coast
+    outs.append(tracker.flush(end + 3600.0))  # then they are deleted
+    tracks = {k: np.concatenate([o[k] for o in outs]) for k in outs[0]}
+    return truth, tracks, tracker
+
+
+def test_single_target_one_stable_accurate_track(scenario_file) -> None:  # type: ignore[no-untyped-def]
+    body = RADAR.format(id="r1", lat=54.60, lon=25.60, clutter=0.0)
+    body += flight("g", (54.65, 25.50), (54.70, 25.75), 400)
+    truth, tracks, tr = track_run(scenario_file(body, duration=300))
+    conf = tracks["status"] == "confirmed"
+    ids = np.unique(tracks["track_id"][conf])
+    assert ids.size == 1                                  # one track, never replaced
+    assert tr.stats.initiated == 1
+    # position error of confirmed updates against the truth at the same instant
+    t = tracks["time"][conf]
+    lat = np.interp(t, truth["time"], truth["lat_deg"])
+    lon = np.interp(t, truth["time"], truth["lon_deg"])
+    alt = np.interp(t, truth["time"], truth["alt_m"])
+    e, n, u = geodetic2enu(tracks["lat_deg"][conf], tracks["lon_deg"][conf],
+                           tracks["alt_m"][conf], lat, lon, alt)
+    err = np.sqrt(e**2 + n**2 + u**2)[20:]               # after the filter has settled
+    # raw plots at ~10 km: range 10 m, cross-range and height ~35 m each
+    assert np.sqrt(np.mean(err**2)) < 25.0  # measured: 22 m with the default q = 4
+    # reported sigmas are honest: normalised errors of order one
+    sig = np.sqrt(tracks["sigma_east_m"] ** 2 + tracks["sigma_north_m"] ** 2
+                  + tracks["sigma_up_m"] ** 2)[conf][20:]
+    assert 0.3 < np.sqrt(np.mean((err / sig) ** 2)) < 2.0
+    # velocity: the decoy flies at 44 m/s
+    speed = np.hypot(tracks["vel_east_mps"][conf], tracks["vel_north_mps"][conf])[20:]
+    assert np.median(speed) == pytest.approx(44.0, abs=2.0)
+    # and when the data ends, the track coasts and is deleted (a final 'deleted' row)
+    assert "coasting" in set(tracks["status"])
+    assert tracks["status"][-1] == "deleted"
+
+
+def test_clutter_alone_confirms_nothing(scenario_file) -> None:  # type: ignore[no-untyped-def]
+    body = RADAR.format(id="r1", lat=54.60, lon=25.60, clutter=20.0)
+    _, tracks, tr = track_run(scenario_file(body, duration=300, seed=4))
+    assert tr.stats.initiated > 1000                       # every plot starts a tentative track
+    assert not (tracks["status"] == "confirmed").any()
+    assert len(tr.tracks) < 200                            # and they die young
+
+
+def test_confirmation_takes_m_of_n(scenario_file) -> None:  # type: ignore[no-untyped-def]
+    body = RADAR.format(id="r1", lat=54.60, lon=25.60, clutter=0.0)
+    body += flight("g", (54.65, 25.50), (54.70, 25.75), 400)
+    _, tracks, _ = track_run(scenario_file(body, duration=30), TrackerConfig(confirm_m=4,
+                                                                             confirm_n=6))
+    first = np.flatnonzero(tracks["status"] == "confirmed")[0]
+    assert tracks["n_updates"][first] == 4
+
+
+def test_crossing_targets_keep_their_ids(scenario_file) -> None:  # type: ignore[no-untyped-def]
+    body = RADAR.format(id="r1", lat=54.60, lon=25.60, clutter=2.0)
+    body += flight("a", (54.62, 25.55), (54.70, 25.75), 300)
+    body += flight("b", (54.70, 25.55), (54.62, 25.75), 700)
+    truth, tracks, _ = track_run(scenario_file(body, duration=400, seed=2))
+    conf = tracks["status"] == "confirmed"
+    assert np.unique(tracks["track_id"][conf]).size == 2
+    # each track stays at its own altitude band the whole way: no swap at the crossing
+    for tid in np.unique(tracks["track_id"][conf]):
+        alt = tracks["alt_m"][conf & (tracks["track_id"] == tid)][5:]
+        assert np.ptp(alt) < 250.0
+
+
+def test_two_radars_fuse_into_one_track(scenario_file) -> None:  # type: ignore[no-untyped-def]
+    body = RADAR.format(id="r1", lat=54.60, lon=25.60, clutter=1.0)
+    body += RADAR.format(id="r2", lat=54.70, lon=25.70, clutter=1.0)
+    body += flight("g", (54.62, 25.55), (54.70, 25.75), 400)
+    _, tracks, _ = track_run(scenario_file(body, duration=300, seed=3))
+    conf = tracks["status"] == "confirmed"
+    assert np.unique(tracks["track_id"][conf]).size == 1
+    assert set(tracks["sensor_id"][conf]) >= {"r1", "r2"}
+
+
+def test_bearings_update_a_radar_track(scenario_file) -> None:  # type: ignore[no-untyped-def]
+    body = RADAR.format(id="r1", lat=54.60, lon=25.60, clutter=0.0)
+    body += """
+[[sensor]]
+id = "df"
+kind = "rf_df"
+lat_deg = 54.66
+lon_deg = 25.66
+alt_m = 200.0
+max_range_m = 15000.0
+sigma_azimuth_deg = 1.0
+pd = 1.0
+"""
+    body += flight("g", (54.62, 25.55), (54.70, 25.75), 400)
+    _, tracks, _ = track_run(scenario_file(body, duration=200))
+    conf = tracks["status"] == "confirmed"
+    assert np.unique(tracks["track_id"][conf]).size == 1
+    assert "df" in set(tracks["sensor_id"][conf])
+
+
+def test_bad_rows_never_stop_the_tracker(scenario_file) -> None:  # type: ignore[no-untyped-def]
+    body = RADAR.format(id="r1", lat=54.60, lon=25.60, clutter=0.0)
+    body += flight("g", (54.65, 25.50), (54.70, 25.75), 400)
+    sc = scenario_file(body, duration=60)
+    _, det = run_all(Simulation(sc))
+    det = {k: v.copy() for k, v in det.items()}
+    det["range_m"][5] = np.nan
+    det["sensor_id"] = det["sensor_id"].astype(object)
+    det["sensor_id"][7] = "ghost"
+    det["azimuth_deg"][9] = 720.0
+    tracker = Tracker(sc.deployment)
+    out = tracker.step(det)
+    assert (out["status"] == "confirmed").any()
+    q = tracker.ingest.quarantine.table()
+    assert sorted(q["row"].tolist()) == [5, 7, 9]
+    assert tracker.ingest.quarantine.counts[("ghost", "unknown sensor")] == 1
+
+
+def _brute_force(ti: np.ndarray, di: np.ndarray, cost: np.ndarray) -> float:
+    best = 0.0
+    pairs = list(range(ti.size))
+    for r in range(1, min(np.unique(ti).size, np.unique(di).size) + 1):
+        for combo in itertools.combinations(pairs, r):
+            c = list(combo)
+            if np.unique(ti[c]).size == r and np.unique(di[c]).size == r:
+                best = min(best, float(np.minimum(cost[c], 0).sum()))
+    return best
+
+
+def test_gnn_is_optimal_on_random_clusters() -> None:
+    rng = np.random.default_rng(7)
+    for _ in range(60):
+        nt, nd = rng.integers(1, 5), rng.integers(1, 5)
+        mask = rng.uniform(size=(nt, nd)) < 0.6
+        ti, di = np.nonzero(mask)
+        cost = rng.uniform(-10, 2, ti.size)
+        chosen, _ = gnn_assign(ti, di, cost, int(nt), int(nd))
+        # a valid assignment: each track and detection at most once
+        assert np.unique(ti[chosen]).size == chosen.size
+        assert np.unique(di[chosen]).size == chosen.size
+        assert float(cost[chosen].sum()) == pytest.approx(_brute_force(ti, di, cost))
