@@ -195,6 +195,51 @@ def track(
     console.print(t)
 
 
+@app.command("eval")
+def eval_cmd(
+    scenario: Annotated[str, typer.Argument(help="Built-in scenario name or a scenario .toml.")],
+    runs: Annotated[int, typer.Option("--runs", min=1, help="Monte-Carlo runs (seeds).")] = 5,
+    config: Annotated[Path | None, typer.Option("--config", help="Tracker TOML.")] = None,
+    duration: Annotated[float | None, typer.Option(help="Override the duration (s).")] = None,
+    plot_out: Annotated[Path | None, typer.Option("--plot", help="PNG of GOSPA over time "
+                                                  "(default: eval-SCENARIO.png).")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Simulate, track and score a scenario over several seeds: GOSPA, continuity, RMSE."""
+    from skyfence.eval.harness import evaluate
+    from skyfence.eval.report import plot_runs, summarise
+    from skyfence.sim.scenario import load_scenario
+    from skyfence.track.config import load_tracker_config
+
+    try:
+        sc = load_scenario(scenario)
+        cfg = load_tracker_config(config)
+        with Progress(TextColumn("[bold]{task.description}"), BarColumn(),
+                      TextColumn("{task.completed}/{task.total} runs"), TimeElapsedColumn(),
+                      TimeRemainingColumn(), console=err_console, disable=json_out) as prog:
+            task = prog.add_task(f"evaluating {sc.name}", total=runs)
+            scores = evaluate(sc, runs, cfg, duration_s=duration,
+                              progress=lambda k, n: prog.update(task, completed=k))
+        png = plot_runs(scores, sc.name, plot_out or Path(f"eval-{sc.name}.png"))
+    except SkyFenceError as exc:
+        _fail(exc)
+        return
+    summary = summarise(scores)
+    if json_out:
+        _print_json({"scenario": sc.name, "runs": runs, "summary": summary,
+                     "per_run": [s.figures() for s in scores], "plot": str(png)})
+        return
+    t = Table(title=f"{sc.name}: tracker evaluation over {runs} run(s)")
+    t.add_column("figure")
+    t.add_column("mean", justify="right")
+    t.add_column("min", justify="right")
+    t.add_column("max", justify="right")
+    for name, row in summary.items():
+        t.add_row(name, *(f"{row[k]:,.3g}" for k in ("mean", "min", "max")))
+    console.print(t)
+    console.print(f"plot: {png}")
+
+
 @app.command("borders")
 def borders_cmd(
     path: Annotated[Path | None, typer.Option("--file", help="Your own borders GeoJSON.")] = None,

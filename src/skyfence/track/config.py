@@ -51,6 +51,10 @@ class TrackerConfig(BaseModel):
     #: initial velocity uncertainty of a new track (1-sigma), horizontal / vertical, m/s
     init_speed_sigma_mps: Pos = 50.0
     init_vertical_speed_sigma_mps: Pos = 5.0
+    #: a track started from a 2D radar plot (no elevation) is put this high above the
+    #: radar with this 1-sigma, m
+    init_height_above_sensor_m: float = 400.0
+    init_height_sigma_m: Pos = 800.0
     #: detections older than the newest by more than this are refused, s
     max_age_s: Pos = 600.0
     #: detections from more than this in the future of the wall clock are refused, s

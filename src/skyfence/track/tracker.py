@@ -191,10 +191,14 @@ class Tracker:
         # looks for M-of-N: tracks inside this position sensor's coverage
         if kind in (RADAR3D, RADAR2D, POSITION) and n:
             pos = self._position_at(t_ref)
-            inside = np.linalg.norm(pos - site, axis=1) <= self.max_range[s]
-            self.tracks.looks[inside[: len(self.tracks)]] += 1
+            # a look counts only from a sensor that has seen the track before: a radar
+            # whose beam cannot reach the target (range, horizon) must not kill it
+            bit = np.uint64(1) << np.uint64(s % 64)
+            inside = (np.linalg.norm(pos - site, axis=1) <= self.max_range[s]) & \
+                ((self.tracks.seen_by[:n] & bit) != 0)
+            self.tracks.looks[:n][inside] += 1
         self._manage(float(fr.time.max()), ti[chosen] if chosen.size else np.empty(0, np.int64))
-        if kind in (RADAR3D, POSITION) and placed is not None:
+        if kind in (RADAR3D, RADAR2D, POSITION) and placed is not None:
             free = np.flatnonzero(~gated_dets)
             self._initiate(fr.take(free), kind, s, placed[0][free], placed[1][free])
 
@@ -297,9 +301,13 @@ class Tracker:
             R = model.covariance(fr.sigma[:, :3])
             pos, cov = model.inverse(fr.z[:, :3], site, rot, R)
             return pos, cov, np.sqrt(np.trace(cov, axis1=1, axis2=2))
-        # radar2d: range and azimuth only
-        z3 = np.column_stack([fr.z[:, 0], fr.z[:, 1], np.zeros(k)])
-        sig3 = np.column_stack([fr.sigma[:, 0], fr.sigma[:, 1], np.full(k, np.radians(30.0))])
+        # radar2d: range and azimuth only; the height comes from a broad prior
+        r = fr.z[:, 0]
+        dh = self.cfg.init_height_above_sensor_m
+        el = np.arcsin(np.clip(dh / r, -1.0, 1.0))
+        sig_el = np.minimum(self.cfg.init_height_sigma_m / r, np.radians(45.0))
+        z3 = np.column_stack([r, fr.z[:, 1], el])
+        sig3 = np.column_stack([fr.sigma[:, 0], fr.sigma[:, 1], sig_el])
         model = self._models[(RADAR3D, False)]
         pos, cov = model.inverse(z3, site, rot, model.covariance(sig3))
         return pos, cov, np.sqrt(np.trace(cov, axis1=1, axis2=2))
@@ -326,6 +334,7 @@ class Tracker:
             tr.t_update[idx] = fr.time[di[sel]]
             tr.hits[idx] += 1
             tr.last_sensor[idx] = s
+            tr.seen_by[idx] |= np.uint64(1) << np.uint64(s % 64)
         self.stats.assigned += ti.size
         # a coasting track that is seen again is confirmed again
         tr.status[ti[tr.status[ti] == COASTING]] = CONFIRMED
@@ -376,14 +385,15 @@ class Tracker:
         Pv = np.zeros((k, 3, 3))
         Pv[:, 0, 0] = Pv[:, 1, 1] = sh**2
         Pv[:, 2, 2] = sv**2
-        if kind == RADAR3D and self._use_rv:
+        if kind in (RADAR3D, RADAR2D) and self._use_rv:
             # the radial velocity fixes the velocity along the line of sight
+            j = 3 if kind == RADAR3D else 2
             has = fr.has_rv
             los = pos - site
             u = los / np.linalg.norm(los, axis=1, keepdims=True)
-            rv = np.where(has, fr.z[:, 3], 0.0)
+            rv = np.where(has, fr.z[:, j], 0.0)
             x[has, 3:6] = (rv[:, None] * u)[has]
-            srv = np.where(has, fr.sigma[:, 3], 0.0)
+            srv = np.where(has, fr.sigma[:, j], 0.0)
             uu = np.einsum("ki,kj->kij", u, u)
             proj = np.eye(3) - uu
             Pv_los = np.einsum("kij,kjl,klm->kim", proj, Pv, proj) + \
@@ -396,7 +406,8 @@ class Tracker:
         self.next_id += k
         new = TrackTable(ids, x, P, fr.time.copy(), np.full(k, TENTATIVE, np.int8),
                          fr.time.copy(), fr.time.copy(), np.ones(k, np.int64),
-                         np.ones(k, np.int64), np.full(k, s, np.int64))
+                         np.ones(k, np.int64), np.full(k, s, np.int64),
+                         np.full(k, np.uint64(1) << np.uint64(s % 64), np.uint64))
         self.tracks.append(new)
         self.stats.initiated += k
         self._emit(np.arange(len(self.tracks) - k, len(self.tracks)))

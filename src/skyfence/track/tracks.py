@@ -30,12 +30,13 @@ class TrackTable:
     hits: np.ndarray        # (N,) int: detections so far
     looks: np.ndarray       # (N,) int: chances to be seen by a position sensor (M-of-N)
     last_sensor: np.ndarray  # (N,) int: sensor of the last update, -1 none
+    seen_by: np.ndarray     # (N,) uint64: bit (sensor % 64) set for every sensor that saw it
 
     @classmethod
     def empty(cls, d: int) -> TrackTable:
         return cls(np.empty(0, np.int64), np.empty((0, d)), np.empty((0, d, d)), np.empty(0),
                    np.empty(0, np.int8), np.empty(0), np.empty(0), np.empty(0, np.int64),
-                   np.empty(0, np.int64), np.empty(0, np.int64))
+                   np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.uint64))
 
     def __len__(self) -> int:
         return int(self.id.size)
