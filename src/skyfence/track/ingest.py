@@ -70,6 +70,12 @@ class DetectionBatch:
         return DetectionBatch(self.time[idx], self.sensor[idx], self.kind[idx], self.z[idx],
                               self.sigma[idx], self.has_rv[idx], self.row[idx])
 
+    @staticmethod
+    def concat(parts: list[DetectionBatch]) -> DetectionBatch:
+        return DetectionBatch(*(np.concatenate([getattr(p, f) for p in parts])
+                                for f in ("time", "sensor", "kind", "z", "sigma", "has_rv",
+                                          "row")))
+
 
 @dataclass
 class Quarantine:

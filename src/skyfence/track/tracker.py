@@ -42,6 +42,7 @@ from skyfence.track.ingest import (
     Ingest,
 )
 from skyfence.track.tracks import COASTING, CONFIRMED, DELETED, TENTATIVE, TrackTable
+from skyfence.track.triangulate import triangulate_pairs
 
 __all__ = ["Tracker", "TrackerStats"]
 
@@ -109,6 +110,9 @@ class Tracker:
         self.kinds = [s.kind for s in deployment.sensor]
         self.max_range = self.ingest.max_range
         self._out: list[dict[str, np.ndarray]] = []
+        #: bearings no track explains, kept a few seconds for triangulation
+        self._bearings: DetectionBatch | None = None
+        self._bearing_window_s = 3.0
         #: chi-square gate thresholds by measurement dimension
         self._gate = {m: float(chi2.ppf(self.cfg.gate_probability, m)) for m in range(1, 5)}
 
@@ -135,6 +139,7 @@ class Tracker:
             bounds = np.searchsorted(inv[by_frame], np.arange(first.size + 1))
             for f in np.argsort(batch.time[first], kind="stable"):
                 self._frame(batch.take(by_frame[bounds[f]:bounds[f + 1]]))
+            self._triangulate()
         return self._collect()
 
     def flush(self, now: float) -> dict[str, np.ndarray]:
@@ -198,6 +203,10 @@ class Tracker:
                 ((self.tracks.seen_by[:n] & bit) != 0)
             self.tracks.looks[:n][inside] += 1
         self._manage(float(fr.time.max()), ti[chosen] if chosen.size else np.empty(0, np.int64))
+        if kind in (BEARING, BEARING_ELEV):
+            free = fr.take(np.flatnonzero(~gated_dets))
+            self._bearings = free if self._bearings is None else \
+                DetectionBatch.concat([self._bearings, free])
         if kind in (RADAR3D, RADAR2D, POSITION) and placed is not None:
             free = np.flatnonzero(~gated_dets)
             self._initiate(fr.take(free), kind, s, placed[0][free], placed[1][free])
@@ -400,17 +409,60 @@ class Tracker:
                 srv[:, None, None] ** 2 * uu
             Pv = np.where(has[:, None, None], Pv_los, Pv)
         P[:, 3:6, 3:6] = Pv
-        for i in range(6, d):  # acceleration or turn rate: a broad prior
+        self._spawn(x, P, fr.time, np.full(k, s, np.int64),
+                    np.full(k, np.uint64(1) << np.uint64(s % 64), np.uint64), np.ones(k, np.int64))
+
+    def _spawn(self, x: np.ndarray, P: np.ndarray, t: np.ndarray, sensor: np.ndarray,
+               seen_by: np.ndarray, hits: np.ndarray) -> None:
+        """Append ``k`` new tentative tracks (higher-order states get a broad prior)."""
+        k = x.shape[0]
+        for i in range(6, self.motion.ndim):  # acceleration or turn rate
             P[:, i, i] = 25.0 if self.cfg.motion == "ca" else np.radians(10.0) ** 2
         ids = np.arange(self.next_id, self.next_id + k, dtype=np.int64)
         self.next_id += k
-        new = TrackTable(ids, x, P, fr.time.copy(), np.full(k, TENTATIVE, np.int8),
-                         fr.time.copy(), fr.time.copy(), np.ones(k, np.int64),
-                         np.ones(k, np.int64), np.full(k, s, np.int64),
-                         np.full(k, np.uint64(1) << np.uint64(s % 64), np.uint64))
+        new = TrackTable(ids, x, P, t.copy(), np.full(k, TENTATIVE, np.int8), t.copy(),
+                         t.copy(), hits, hits.copy(), sensor, seen_by)
         self.tracks.append(new)
         self.stats.initiated += k
         self._emit(np.arange(len(self.tracks) - k, len(self.tracks)))
+
+    def _triangulate(self) -> None:
+        """Start tracks where bearings of two passive sensors that no track explains cross."""
+        buf = self._bearings
+        if buf is None or len(buf) < 2:
+            return
+        newest = float(buf.time.max())
+        s = buf.sensor
+        i, j, pos, cov, t = triangulate_pairs(
+            buf.time, s, buf.z[:, 0], np.where(buf.kind == BEARING_ELEV, buf.z[:, 1], np.nan),
+            buf.sigma[:, 0], np.where(buf.kind == BEARING_ELEV, buf.sigma[:, 1], np.nan),
+            self.ingest.site[s], self.ingest.rot[s], self.max_range[s],
+            height_prior=(self.cfg.init_height_above_sensor_m, self.cfg.init_height_sigma_m))
+        used = np.zeros(len(buf), bool)
+        if i.size:
+            # each bearing starts at most one track: closest in time, then tightest, first
+            order = np.lexsort((np.trace(cov, axis1=1, axis2=2), buf.time[j] - buf.time[i]))
+            take = []
+            for p_ in order:
+                if not (used[i[p_]] or used[j[p_]]):
+                    used[i[p_]] = used[j[p_]] = True
+                    take.append(p_)
+            sel = np.array(take, dtype=np.int64)
+            k = sel.size
+            d = self.motion.ndim
+            x = np.zeros((k, d))
+            P = np.zeros((k, d, d))
+            x[:, :3] = pos[sel]
+            gap = (buf.time[j] - buf.time[i])[sel]
+            P[:, :3, :3] = cov[sel] + np.einsum("k,ij->kij", (self.cfg.init_speed_sigma_mps
+                                                               * gap) ** 2, np.eye(3))
+            P[:, 3, 3] = P[:, 4, 4] = self.cfg.init_speed_sigma_mps ** 2
+            P[:, 5, 5] = self.cfg.init_vertical_speed_sigma_mps ** 2
+            bits = (np.uint64(1) << (s[i[sel]] % 64).astype(np.uint64)) | \
+                (np.uint64(1) << (s[j[sel]] % 64).astype(np.uint64))
+            self._spawn(x, P, t[sel], s[j[sel]], bits, np.full(k, 2, np.int64))
+        keep = ~used & (buf.time >= newest - self._bearing_window_s)
+        self._bearings = buf.take(np.flatnonzero(keep))
 
     # ------------------------------------------------------------------------ output
     def _emit(self, idx: np.ndarray, status: int | None = None) -> None:
