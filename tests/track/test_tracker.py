@@ -228,3 +228,34 @@ def test_direction_finders_alone_start_and_hold_a_track(scenario_file) -> None: 
     e, n, _ = geodetic2enu(tracks["lat_deg"][conf], tracks["lon_deg"][conf], 0.0, lat, lon, 0.0)
     horiz = np.hypot(e, n)
     assert np.median(horiz) < 100.0           # measured 48 m: bearings of 1° from 3-8 km
+
+
+def test_late_sensor_is_used_not_dropped(scenario_file) -> None:  # type: ignore[no-untyped-def]
+    """A radar whose reports arrive 2.5 s late still improves the track (out of sequence)."""
+    from skyfence.eval.harness import run_tracker
+
+    fast = RADAR.format(id="fast", lat=54.60, lon=25.60, clutter=0.0)
+    late = RADAR.format(id="late", lat=54.70, lon=25.70, clutter=0.0).replace(
+        "clutter_per_scan = 0.0", "clutter_per_scan = 0.0\nlatency_s = 2.5")
+    target = flight("g", (54.62, 25.55), (54.70, 25.75), 400)
+    errors = {}
+    for name, body in (("fast only", fast + target), ("fast + late", fast + late + target)):
+        sc = scenario_file(body, duration=300, seed=6, name=name.replace(" ", "").replace("+", ""))
+        truth, det = run_all(Simulation(sc))
+        tracks, _ = run_tracker(sc, det, TrackerConfig())
+        conf = tracks["status"] == "confirmed"
+        assert np.unique(tracks["track_id"][conf]).size == 1
+        if name == "fast + late":
+            assert "late" in set(tracks["sensor_id"][conf])     # late reports were applied
+        # per track, output times never run backwards
+        for tid in np.unique(tracks["track_id"]):
+            tt = tracks["time"][tracks["track_id"] == tid]
+            assert np.all(np.diff(tt) >= -1e-9)
+        t = tracks["time"][conf]
+        lat = np.interp(t, truth["time"], truth["lat_deg"])
+        lon = np.interp(t, truth["time"], truth["lon_deg"])
+        alt = np.interp(t, truth["time"], truth["alt_m"])
+        e, n, u = geodetic2enu(tracks["lat_deg"][conf], tracks["lon_deg"][conf],
+                               tracks["alt_m"][conf], lat, lon, alt)
+        errors[name] = float(np.sqrt(np.mean((e**2 + n**2 + u**2)[30:])))
+    assert errors["fast + late"] < errors["fast only"]

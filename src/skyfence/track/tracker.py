@@ -333,20 +333,52 @@ class Tracker:
             model = self._models[(kind, use_rv and kind in (RADAR3D, RADAR2D))]
             m = model.ndim_meas
             R = model.covariance(fr.sigma[di[sel], :m])
-            x, P, _, _ = self._update(xp[sel], Pp[sel], fr.z[di[sel], :m], model,
-                                      np.broadcast_to(site, (sel.size, 3)),
-                                      np.broadcast_to(rot, (sel.size, 3, 3)), R)
+            t_det = fr.time[di[sel]]
+            late = t_det < tr.t[ti[sel]]
+            sites = np.broadcast_to(site, (sel.size, 3))
+            rots = np.broadcast_to(rot, (sel.size, 3, 3))
+            x, P, _, _ = self._update(xp[sel], Pp[sel], fr.z[di[sel], :m], model, sites, rots,
+                                      R)
             idx = ti[sel]
+            if late.any():
+                # out of sequence: the track is already past this detection's time
+                k = np.flatnonzero(late)
+                x[k], P[k] = self._oosm_update(tr.x[idx[k]], tr.P[idx[k]], tr.t[idx[k]] -
+                                               t_det[k], xp[sel][k], Pp[sel][k],
+                                               fr.z[di[sel][k], :m], model, sites[k],
+                                               rots[k], R[k])
+                t_det = np.where(late, tr.t[idx], t_det)
             tr.x[idx] = x
             tr.P[idx] = P
-            tr.t[idx] = fr.time[di[sel]]
-            tr.t_update[idx] = fr.time[di[sel]]
+            tr.t[idx] = t_det
+            tr.t_update[idx] = np.maximum(tr.t_update[idx], fr.time[di[sel]])
             tr.hits[idx] += 1
             tr.last_sensor[idx] = s
             tr.seen_by[idx] |= np.uint64(1) << np.uint64(s % 64)
         self.stats.assigned += ti.size
         # a coasting track that is seen again is confirmed again
         tr.status[ti[tr.status[ti] == COASTING]] = CONFIRMED
+
+    def _oosm_update(self, x: np.ndarray, P: np.ndarray, lag: np.ndarray, xr: np.ndarray,
+                     Pr: np.ndarray, z: np.ndarray, model: measurement.MeasurementModel,
+                     site: np.ndarray, rot: np.ndarray,
+                     R: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Apply a late detection to a state that is already ``lag`` seconds past it.
+
+        One-step-lag update in the manner of Bar-Shalom's algorithm B1: the state is
+        retrodicted to the detection's time (``xr, Pr``), the innovation formed
+        there, and the correction applied to the current state through the cross
+        covariance ``P Fᵀ`` (process noise over the lag neglected in it).
+        """
+        F = self.motion.jacobian(x, -lag)
+        zhat, H, S = filters.innovation(xr, Pr, model, site, rot, R)
+        nu = model.residual(z, zhat)
+        cross = np.einsum("kij,klj,kml->kim", P, F, H)          # P Fᵀ Hᵀ  (K, d, m)
+        gain = np.linalg.solve(S, np.swapaxes(cross, 1, 2))     # S⁻¹ H F P (K, m, d)
+        gain = np.swapaxes(gain, 1, 2)                          # (K, d, m)
+        x_new = x + np.einsum("kim,km->ki", gain, nu)
+        P_new = P - np.einsum("kim,kjm->kij", gain, cross)
+        return x_new, 0.5 * (P_new + np.swapaxes(P_new, 1, 2))
 
     def _manage(self, now: float, updated: np.ndarray) -> None:
         tr = self.tracks
