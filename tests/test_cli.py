@@ -14,7 +14,7 @@ from skyfence.io.tables import read_table
 from skyfence.model.schema import DETECTION_COLUMNS, TRUTH_COLUMNS
 
 runner = CliRunner()
-COMMANDS = ["scenarios", "simulate", "plot", "borders", "zones", "version"]
+COMMANDS = ["scenarios", "simulate", "plot", "track", "eval", "borders", "zones", "version"]
 
 
 @pytest.mark.parametrize("cmd", COMMANDS)
@@ -76,3 +76,45 @@ def test_unknown_format(tmp_path: Path) -> None:
     assert res.exit_code == 2
     assert "must be one of parquet, csv" in res.output
     assert not (tmp_path / "o").exists()
+
+
+def test_track_a_simulated_recording(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    res = runner.invoke(app, ["simulate", "jonava-gerbera", "--out", str(out), "--format", "csv",
+                              "--duration", "700", "--json"])
+    assert res.exit_code == 0, res.output
+    tracks = tmp_path / "tracks.parquet"
+    res = runner.invoke(app, ["track", "--sensors", str(out / "sensors.toml"), "--detections",
+                              str(out / "detections.csv"), "--out", str(tracks), "--json"])
+    assert res.exit_code == 0, res.output
+    figures = json.loads(res.stdout)
+    assert figures["confirmed_tracks"] >= 1
+    assert figures["quarantined"] == 0
+    table = read_table(tracks)
+    assert list(table)[:4] == ["time", "track_id", "status", "lat_deg"]
+    assert (tmp_path / "tracks.quarantine.parquet").exists()
+    # a scenario file may stand in for the sensors file
+    res = runner.invoke(app, ["track", "--sensors", str(out / "scenario.toml"), "--detections",
+                              str(out / "detections.csv"), "--out", str(tracks), "--json"])
+    assert res.exit_code == 0, res.output
+
+
+def test_eval_prints_figures_as_json(tmp_path: Path) -> None:
+    png = tmp_path / "eval.png"
+    res = runner.invoke(app, ["eval", "jonava-gerbera", "--runs", "1", "--duration", "600",
+                              "--plot", str(png), "--json"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout)
+    assert data["runs"] == 1
+    assert set(data["summary"]) >= {"gospa_mean_m", "probability_of_update", "id_swaps",
+                                    "false_tracks", "position_rmse_m"}
+    assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_track_bad_config_names_file_and_key(tmp_path: Path) -> None:
+    cfg = tmp_path / "tracker.toml"
+    cfg.write_text("[tracker]\nconfirm_m = 9\nconfirm_n = 5\n", "utf-8")
+    res = runner.invoke(app, ["track", "--sensors", "x.toml", "--detections", "d.csv", "--out",
+                              str(tmp_path / "t.csv"), "--config", str(cfg)])
+    assert res.exit_code == 2
+    assert "tracker.toml: key 'tracker': expected confirm_m <= confirm_n" in res.output

@@ -33,8 +33,20 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print the figures as JSON
 
 
 def _fail(exc: Exception) -> None:
-    err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+    err_console.print("[bold red]error:[/] ", end="", highlight=False)
+    err_console.print(str(exc), markup=False, highlight=False, soft_wrap=True)
     raise typer.Exit(code=2)
+
+
+def _deployment(path: Path) -> Any:
+    """A sensors file, or a scenario file standing in for one (its sensors resolved)."""
+    from skyfence.config.loader import load_toml
+    from skyfence.config.sensors import load_sensors
+    from skyfence.sim.scenario import load_scenario
+
+    if "scenario" in load_toml(path):
+        return load_scenario(path).deployment
+    return load_sensors(path)
 
 
 def _print_json(data: Any) -> None:
@@ -160,6 +172,7 @@ def track(
 
     try:
         cfg = load_tracker_config(config)
+        deployment = _deployment(sensors)
         with Progress(TextColumn("[bold]{task.description}"), BarColumn(),
                       TextColumn("{task.fields[done]}"), TimeElapsedColumn(),
                       console=err_console, disable=json_out) as prog:
@@ -169,7 +182,7 @@ def track(
                 prog.update(task, completed=done_s, total=max(total_s, 1e-9),
                             done=f"{done_s / 60:.1f}/{total_s / 60:.1f} min of recording")
 
-            res = track_recording(sensors, detections, out, cfg, progress=tick)
+            res = track_recording(deployment, detections, out, cfg, progress=tick)
     except SkyFenceError as exc:
         _fail(exc)
         return

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from skyfence.config.sensors import load_sensors
+from skyfence.config.sensors import SensorDeployment, load_sensors
 from skyfence.io.tables import TableWriter, read_table
 from skyfence.model.schema import QUARANTINE_COLUMNS, TRACK_COLUMNS
 from skyfence.track.config import TrackerConfig
@@ -33,7 +33,8 @@ class ReplayResult:
     wall_time_s: float
 
 
-def track_recording(sensors: str | Path, detections: str | Path, out: str | Path,
+def track_recording(sensors: SensorDeployment | str | Path, detections: str | Path,
+                    out: str | Path,
                     config: TrackerConfig | None = None, slice_s: float = 1.0,
                     progress: Callable[[float, float], None] | None = None) -> ReplayResult:
     """Track a recording and write the track table to ``out`` (Parquet or CSV by suffix).
@@ -42,7 +43,7 @@ def track_recording(sensors: str | Path, detections: str | Path, out: str | Path
     """
     import time as _time
 
-    dep = load_sensors(sensors)
+    dep = sensors if isinstance(sensors, SensorDeployment) else load_sensors(sensors)
     det = read_table(detections, {"time": "float64", "sensor_id": "str", "kind": "str"})
     tracker = Tracker(dep, config)
     order_key = det["arrival_time"] if "arrival_time" in det else det["time"]
