@@ -11,6 +11,7 @@ the rest of the batch goes on.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -181,29 +182,28 @@ class Ingest:
         rows = np.arange(n, dtype=np.int64) if rows is None else np.asarray(rows, np.int64)
         reason = np.full(n, "", dtype=object)
 
-        def refuse(mask: np.ndarray, why: str | np.ndarray) -> None:
-            fresh = mask & (reason == "")
-            if isinstance(why, str):
-                reason[fresh] = why
-            else:
-                reason[fresh] = why[fresh]
+        def refuse(mask: np.ndarray, why: str | Callable[[np.ndarray], list[str]]) -> None:
+            """Give the rows in ``mask`` that have no reason yet this one (a string, or a
+            function of their indices that words each row's own reason)."""
+            fresh = np.flatnonzero(mask & (reason == ""))
+            if fresh.size:
+                reason[fresh] = why if isinstance(why, str) else why(fresh)
 
         sidx = _lookup(sid, self.index)
         known = sidx >= 0
-        refuse(~known, np.char.add(np.char.add("unknown sensor (sensor_id '", sid),
-                                   "' is not in the sensors file)").astype(object))
+        refuse(~known, lambda i: [f"unknown sensor (sensor_id '{v}' is not in the sensors "
+                                  "file)" for v in sid[i]])
         sidx = np.maximum(sidx, 0)
         kcode = _lookup(kind_s, KIND_CODE)
-        refuse(kcode < 0, np.char.add(np.char.add("unknown kind (kind '", kind_s),
-                                      f"' is not one of {', '.join(DETECTION_KINDS)})")
-               .astype(object))
-        for skind, allowed in _SENSOR_KINDS.items():
-            this = known & (kcode >= 0) & np.isin(sidx, [i for i, s in enumerate(
-                self.deployment.sensor) if s.kind == skind])
-            bad = this & ~np.isin(kind_s, sorted(allowed))
-            refuse(bad, np.char.add(np.char.add("kind does not fit the sensor (a ", skind),
-                                    np.char.add(" sensor cannot report '",
-                                                np.char.add(kind_s, "')"))).astype(object))
+        refuse(kcode < 0, lambda i: [f"unknown kind (kind '{v}' is not one of "
+                                     f"{', '.join(DETECTION_KINDS)})" for v in kind_s[i]])
+        # does the kind fit the sensor?  a table of (sensor, kind code) → allowed
+        fits = np.array([[k in _SENSOR_KINDS[s.kind] for k in DETECTION_KINDS]
+                         for s in self.deployment.sensor], dtype=bool)
+        bad = known & (kcode >= 0) & ~fits[sidx, np.maximum(kcode, 0)]
+        refuse(bad, lambda i: [f"kind does not fit the sensor (a {self.deployment.sensor[j].kind}"
+                               f" sensor cannot report '{k}')"
+                               for j, k in zip(sidx[i], kind_s[i], strict=True)])
         refuse(~np.isfinite(time), "time is missing or not finite")
         # the future is judged against the wall clock, or without one against the batch's
         # median time (a live batch is mostly 'now'); the past against the newest time seen
