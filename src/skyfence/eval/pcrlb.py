@@ -113,7 +113,7 @@ def _check_sensor(i: int, sensor: object, T: int, N: int, d: int) -> _Sensor:
     rot = None if s.rot is None else np.asarray(s.rot, dtype=np.float64)
     if rot is not None and (rot.shape != (3, 3) or not np.isfinite(rot).all()):
         raise ValueError(
-            f"{where} rot must be a finite (3, 3) rotation matrix, got shape {np.shape(s.rot)}"
+            f"{where} rot must be a finite (3, 3) rotation matrix, got shape {rot.shape}"
         )
     m = s.model.ndim_meas
     R = np.asarray(s.R, dtype=np.float64)
@@ -128,13 +128,15 @@ def _check_sensor(i: int, sensor: object, T: int, N: int, d: int) -> _Sensor:
             f"{where} R must be symmetric positive definite, got {R.tolist()}"
         ) from None
     whiten = np.linalg.solve(chol, np.eye(m))
+    pd_in = np.asarray(s.pd, dtype=np.float64)
+    visible_in = np.asarray(True if s.visible is None else s.visible)
     try:
-        pd = np.broadcast_to(np.asarray(s.pd, dtype=np.float64), (T, N))
-        visible = np.broadcast_to(np.asarray(True if s.visible is None else s.visible), (T, N))
+        pd = np.broadcast_to(pd_in, (T, N))
+        visible = np.broadcast_to(visible_in, (T, N))
     except ValueError:
         raise ValueError(
             f"{where} pd and visible must broadcast to (T, N) = ({T}, {N}), got shapes "
-            f"{np.shape(s.pd)} and {np.shape(s.visible)}"
+            f"{pd_in.shape} and {visible_in.shape}"
         ) from None
     if not (np.isfinite(pd).all() and (pd >= 0.0).all() and (pd <= 1.0).all()):
         raise ValueError(f"{where} pd must be probabilities in [0, 1]")
@@ -250,7 +252,7 @@ def _whitened_jacobian(sensor: _Sensor, x: Array, k: int) -> Array:
     w = sensor.weight[k]
     H = sensor.model.jacobian(x, sensor.site, sensor.rot)
     H = np.where((w > 0.0)[:, None, None], H, 0.0)  # no NaN/inf from unseen targets
-    return w[:, None, None] * (sensor.whiten @ H)
+    return np.asarray(w[:, None, None] * (sensor.whiten @ H), dtype=np.float64)
 
 
 def position_rmse_bound(bounds: ArrayLike) -> Array:
@@ -277,4 +279,4 @@ def position_rmse_bound(bounds: ArrayLike) -> Array:
         raise ValueError(
             f"position_rmse_bound expects bounds of shape (..., d, d) with d >= 3, got {B.shape}"
         )
-    return np.sqrt(np.trace(B[..., :3, :3], axis1=-2, axis2=-1))
+    return np.asarray(np.sqrt(np.trace(B[..., :3, :3], axis1=-2, axis2=-1)), dtype=np.float64)
