@@ -31,6 +31,8 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_sim.py
 	$(BIN)/python benchmarks/bench_geo.py
+	$(BIN)/python benchmarks/bench_filters.py
+	$(BIN)/python benchmarks/bench_tracker.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks scripts
