@@ -51,15 +51,28 @@ def gnn_assign(track_idx: np.ndarray, det_idx: np.ndarray, cost: np.ndarray, n_t
     multi = np.flatnonzero(~single)
     if multi.size:
         order = multi[np.argsort(cl[multi], kind="stable")]
-        bounds = np.flatnonzero(np.diff(cl[order])) + 1
-        for grp in np.split(order, bounds):
-            ti, tinv = np.unique(track_idx[grp], return_inverse=True)
-            di, dinv = np.unique(det_idx[grp], return_inverse=True)
-            mat = np.zeros((ti.size, di.size))       # 0: leave unassigned
-            pair_at = np.full((ti.size, di.size), -1, np.int64)
-            mat[tinv, dinv] = np.minimum(cost[grp], 0.0)
-            pair_at[tinv, dinv] = grp
-            r, c = linear_sum_assignment(mat)
-            take = pair_at[r, c]
-            chosen.append(take[(take >= 0) & (mat[r, c] < 0)])
+        c = cl[order]
+        # compact, per-cluster row and column numbers, all at once
+        big = np.int64(n_tracks + n_dets + 1)
+        _, t_rank = np.unique(c * big + track_idx[order], return_inverse=True)
+        _, d_rank = np.unique(c * big + det_idx[order], return_inverse=True)
+        starts = np.flatnonzero(np.r_[True, c[1:] != c[:-1]])
+        ends = np.r_[starts[1:], c.size]
+        t_first = np.minimum.reduceat(t_rank, starts)
+        d_first = np.minimum.reduceat(d_rank, starts)
+        rows = t_rank - np.repeat(t_first, ends - starts)
+        cols = d_rank - np.repeat(d_first, ends - starts)
+        costs = np.minimum(cost[order], 0.0)
+        for a, b, t0, d0 in zip(starts.tolist(), ends.tolist(), t_first.tolist(),
+                                d_first.tolist(), strict=True):
+            r, k = rows[a:b], cols[a:b]
+            nt = int(t_rank[a:b].max()) - t0 + 1
+            nd = int(d_rank[a:b].max()) - d0 + 1
+            mat = np.zeros((nt, nd))               # 0: leave unassigned
+            pair_at = np.full((nt, nd), -1, np.int64)
+            mat[r, k] = costs[a:b]
+            pair_at[r, k] = order[a:b]
+            rr, cc = linear_sum_assignment(mat)
+            take = pair_at[rr, cc]
+            chosen.append(take[(take >= 0) & (mat[rr, cc] < 0)])
     return np.sort(np.concatenate(chosen)), cl
