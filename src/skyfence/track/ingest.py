@@ -115,11 +115,11 @@ class Quarantine:
 
 
 def _lookup(values: np.ndarray, codes: dict[str, int]) -> np.ndarray:
-    """Integer code of each string (-1 when unknown), one dict look-up per distinct value."""
-    if values.size == 0:
-        return np.empty(0, np.int64)
-    uniq, inv = np.unique(values, return_inverse=True)
-    return np.array([codes.get(str(u), -1) for u in uniq], dtype=np.int64)[inv.reshape(-1)]
+    """Integer code of each string (-1 when unknown): a dict look-up per row, which beats
+    sorting strings (``np.unique``) by an order of magnitude."""
+    get = codes.get
+    return np.fromiter((get(v, -1) for v in values.tolist()), dtype=np.int64,
+                       count=values.size)
 
 
 def _row_hash(time: np.ndarray, z: np.ndarray, sensor: np.ndarray) -> np.ndarray:

@@ -189,7 +189,17 @@ class Tracker:
             ok = np.isfinite(cost)
             ti, di, cost, xp, Pp, rv = ti[ok], di[ok], cost[ok], xp[ok], Pp[ok], rv[ok]
             gated_dets[di] = True
-            chosen, _ = gnn_assign(ti, di, cost, n, len(fr))
+            # confirmed and coasting tracks choose first; tentative tracks take what is left
+            # (one assignment for all lets an uncertain new track steal a plot and grow
+            # into a duplicate)
+            firm = tr.status[ti] != TENTATIVE
+            first, _ = gnn_assign(ti[firm], di[firm], cost[firm], n, len(fr))
+            first = np.flatnonzero(firm)[first]
+            taken = np.zeros(len(fr), bool)
+            taken[di[first]] = True
+            rest = np.flatnonzero(~firm & ~taken[di])
+            second, _ = gnn_assign(ti[rest], di[rest], cost[rest], n, len(fr))
+            chosen = np.concatenate([first, rest[second]])
             if chosen.size:
                 self._apply(fr, kind, s, ti[chosen], di[chosen], xp[chosen], Pp[chosen],
                             rv[chosen])
