@@ -199,7 +199,31 @@ class _KinematicChain(MotionModel):
     """
 
     _order: int
+    _unit: str     # unit of the noise densities
+    _driven: str   # the derivative the white noise drives
     _densities: Array  # (3,) spectral density per axis (east, north, up)
+
+    def __init__(self, q: float, q_vertical: float | None = None) -> None:
+        name = type(self).__name__
+        self._q = _check_density(name, "q", q, self._unit)
+        self._q_vertical = (
+            self._q if q_vertical is None
+            else _check_density(name, "q_vertical", q_vertical, self._unit)
+        )
+        self._densities = np.array([self._q, self._q, self._q_vertical])
+
+    @property
+    def q(self) -> float:
+        """Horizontal noise spectral density (of the driven derivative), in ``_unit``."""
+        return self._q
+
+    @property
+    def q_vertical(self) -> float:
+        """Vertical noise spectral density, in ``_unit``."""
+        return self._q_vertical
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(q={self._q!r}, q_vertical={self._q_vertical!r})"
 
     @property
     def ndim(self) -> int:
@@ -307,28 +331,8 @@ class ConstantVelocity(_KinematicChain):
     """
 
     _order = 1
-
-    def __init__(self, q: float, q_vertical: float | None = None) -> None:
-        self._q = _check_density("ConstantVelocity", "q", q, "m²/s³")
-        self._q_vertical = (
-            self._q
-            if q_vertical is None
-            else _check_density("ConstantVelocity", "q_vertical", q_vertical, "m²/s³")
-        )
-        self._densities = np.array([self._q, self._q, self._q_vertical])
-
-    @property
-    def q(self) -> float:
-        """Horizontal acceleration noise spectral density, m²/s³."""
-        return self._q
-
-    @property
-    def q_vertical(self) -> float:
-        """Vertical acceleration noise spectral density, m²/s³."""
-        return self._q_vertical
-
-    def __repr__(self) -> str:
-        return f"ConstantVelocity(q={self._q!r}, q_vertical={self._q_vertical!r})"
+    _unit = "m²/s³"
+    _driven = "acceleration"
 
 
 class ConstantAcceleration(_KinematicChain):
@@ -359,28 +363,8 @@ class ConstantAcceleration(_KinematicChain):
     """
 
     _order = 2
-
-    def __init__(self, q: float, q_vertical: float | None = None) -> None:
-        self._q = _check_density("ConstantAcceleration", "q", q, "m²/s⁵")
-        self._q_vertical = (
-            self._q
-            if q_vertical is None
-            else _check_density("ConstantAcceleration", "q_vertical", q_vertical, "m²/s⁵")
-        )
-        self._densities = np.array([self._q, self._q, self._q_vertical])
-
-    @property
-    def q(self) -> float:
-        """Horizontal jerk noise spectral density, m²/s⁵."""
-        return self._q
-
-    @property
-    def q_vertical(self) -> float:
-        """Vertical jerk noise spectral density, m²/s⁵."""
-        return self._q_vertical
-
-    def __repr__(self) -> str:
-        return f"ConstantAcceleration(q={self._q!r}, q_vertical={self._q_vertical!r})"
+    _unit = "m²/s⁵"
+    _driven = "jerk"
 
 
 # ------------------------------------------------------------- coordinated turn
