@@ -249,13 +249,13 @@ class Tracker:
             return self._candidates_polar(fr, s, pos_t, sig_t, spread, g)
         pos_d, _, sig_d = placed
         tree = cKDTree(pos_d)
-        # the detections of a frame span ``spread`` seconds (a rotating beam): a track may
-        # be seen up to that far from t_ref, moving at its speed (plus 3 sigma of it, at
-        # most the fastest target's)
+        # the detections of a frame span ``spread`` seconds (a rotating beam) centred on
+        # t_ref: a track may be seen up to half that from t_ref, moving at its speed (plus
+        # 3 sigma of it, at most the fastest target's)
         speed = np.linalg.norm(tr.x[:, 3:6], axis=1)
         sig_v = np.sqrt(np.trace(tr.P[:, 3:6, 3:6], axis1=1, axis2=2))
         reach = np.minimum(speed + 3.0 * sig_v, self.cfg.max_speed_mps)
-        radius = g * np.sqrt(sig_t**2 + float(sig_d.max()) ** 2) + reach * (spread + 1e-3)
+        radius = g * np.sqrt(sig_t**2 + float(sig_d.max()) ** 2) + reach * (0.5 * spread + 1e-3)
         hits = tree.query_ball_point(pos_t, radius, return_sorted=False)
         counts = np.fromiter((len(h) for h in hits), dtype=np.int64, count=len(hits))
         ti = np.repeat(np.arange(len(tr)), counts)
@@ -278,7 +278,7 @@ class Tracker:
         az_t = np.arctan2(local[:, 0], local[:, 1]) % (2 * np.pi)
         speed = np.linalg.norm(tr.x[:, 3:6], axis=1)
         sig_v = np.sqrt(np.trace(tr.P[:, 3:6, 3:6], axis1=1, axis2=2))
-        move = np.minimum(speed + 3.0 * sig_v, self.cfg.max_speed_mps) * (spread + 1e-3)
+        move = np.minimum(speed + 3.0 * sig_v, self.cfg.max_speed_mps) * (0.5 * spread + 1e-3)
         s_r = float(fr.sigma[:, 0].max())
         s_az = float(fr.sigma[:, 1].max())
         w_r = g * np.sqrt(s_r**2 + sig_t**2) + move
