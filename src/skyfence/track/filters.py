@@ -23,6 +23,7 @@ from skyfence.track.measurement import MeasurementModel
 from skyfence.track.motion import MotionModel
 
 __all__ = [
+    "ekf_correct",
     "ekf_update",
     "innovation",
     "log_likelihood",
@@ -154,15 +155,31 @@ def ekf_update(
     x, P = _pairs(x, P, "ekf_update")
     R = np.asarray(R, dtype=np.float64)
     H = model.jacobian(x, site, rot)
-    PHt = P @ _t(H)
-    S = _sym(H @ PHt + R)
+    S = _sym(H @ (P @ _t(H)) + R)
     nu = model.residual(z, model.h(x, site, rot))
-    gain = _gain(PHt, S)
+    x_post, P_post = ekf_correct(x, P, nu, H, S, R)
+    return x_post, P_post, nu, S
+
+
+def ekf_correct(x: Array, P: Array, nu: Array, H: Array, S: Array,
+                R: Array) -> tuple[Array, Array]:
+    """The Kalman correction given an innovation already formed (e.g. while gating).
+
+    ``K = P Hᵀ S⁻¹``, ``x⁺ = x + K ν``, ``P⁺ = (I − K H) P (I − K H)ᵀ + K R Kᵀ``.
+
+    Parameters
+    ----------
+    x, P : (K, d), (K, d, d)
+        Predicted means and covariances.
+    nu, H, S, R : (K, m), (K, m, d), (K, m, m), (K, m, m)
+        Innovation, measurement Jacobian, innovation covariance and noise.
+    """
+    gain = _gain(P @ _t(H), S)
     x_post = x + (gain @ nu[:, :, None])[:, :, 0]
     ikh = np.eye(x.shape[1]) - gain @ H
     P_post = ikh @ P @ _t(ikh)
     P_post += gain @ (R @ _t(gain))
-    return x_post, _sym_inplace(P_post), nu, S
+    return x_post, _sym_inplace(P_post)
 
 
 def mahalanobis2(nu: ArrayLike, S: ArrayLike) -> Array:

@@ -172,6 +172,8 @@ class Tracker:
             xp, Pp = self.motion.predict(tr.x[ti], tr.P[ti], dt)
             rv = fr.has_rv[di] & self._use_rv
             cost = np.full(ti.size, np.inf)
+            at = np.zeros(ti.size, np.int64)     # each pair's row in its group's gate data
+            gated: dict[bool, tuple[np.ndarray, ...]] = {}
             for use_rv in (False, True):
                 sel = np.flatnonzero(rv == use_rv)
                 if sel.size == 0:
@@ -180,14 +182,18 @@ class Tracker:
                 m = model.ndim_meas
                 z = fr.z[di[sel], :m]
                 R = model.covariance(fr.sigma[di[sel], :m])
-                zhat, _, S = filters.innovation(xp[sel], Pp[sel], model,
+                zhat, H, S = filters.innovation(xp[sel], Pp[sel], model,
                                                 np.broadcast_to(site, (sel.size, 3)),
                                                 np.broadcast_to(rot, (sel.size, 3, 3)), R)
-                d2 = filters.mahalanobis2(model.residual(z, zhat), S)
+                nu = model.residual(z, zhat)
+                d2 = filters.mahalanobis2(nu, S)
                 gate = self._gate[m]
                 cost[sel] = np.where(d2 <= gate, d2 - gate, np.inf)
+                at[sel] = np.arange(sel.size)
+                gated[use_rv] = (nu, H, S, R)   # kept for the update: formed once
             ok = np.isfinite(cost)
-            ti, di, cost, xp, Pp, rv = ti[ok], di[ok], cost[ok], xp[ok], Pp[ok], rv[ok]
+            ti, di, cost, xp, Pp, rv, at = (ti[ok], di[ok], cost[ok], xp[ok], Pp[ok], rv[ok],
+                                            at[ok])
             gated_dets[di] = True
             # confirmed and coasting tracks choose first; tentative tracks take what is left
             # (one assignment for all lets an uncertain new track steal a plot and grow
@@ -202,7 +208,7 @@ class Tracker:
             chosen = np.concatenate([first, rest[second]])
             if chosen.size:
                 self._apply(fr, kind, s, ti[chosen], di[chosen], xp[chosen], Pp[chosen],
-                            rv[chosen])
+                            rv[chosen], at[chosen], gated)
         # looks for M-of-N: tracks inside this position sensor's coverage
         if kind in (RADAR3D, RADAR2D, POSITION) and n:
             pos = self._position_at(t_ref)
@@ -332,7 +338,8 @@ class Tracker:
         return pos, cov, np.sqrt(np.trace(cov, axis1=1, axis2=2))
 
     def _apply(self, fr: DetectionBatch, kind: int, s: int, ti: np.ndarray, di: np.ndarray,
-               xp: np.ndarray, Pp: np.ndarray, rv: np.ndarray) -> None:
+               xp: np.ndarray, Pp: np.ndarray, rv: np.ndarray, at: np.ndarray,
+               gated: dict[bool, tuple[np.ndarray, ...]]) -> None:
         tr = self.tracks
         site = self.ingest.site[s]
         rot = self.ingest.rot[s]
@@ -347,8 +354,13 @@ class Tracker:
             late = t_det < tr.t[ti[sel]]
             sites = np.broadcast_to(site, (sel.size, 3))
             rots = np.broadcast_to(rot, (sel.size, 3, 3))
-            x, P, _, _ = self._update(xp[sel], Pp[sel], fr.z[di[sel], :m], model, sites, rots,
-                                      R)
+            if self.cfg.filter == "ekf":
+                # the gate already formed the innovation at the same predicted state
+                nu, H, S, _ = (g[at[sel]] for g in gated[bool(use_rv)])
+                x, P = filters.ekf_correct(xp[sel], Pp[sel], nu, H, S, R)
+            else:
+                x, P, _, _ = self._update(xp[sel], Pp[sel], fr.z[di[sel], :m], model, sites,
+                                          rots, R)
             idx = ti[sel]
             if late.any():
                 # out of sequence: the track is already past this detection's time
