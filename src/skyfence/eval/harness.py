@@ -22,6 +22,7 @@ from skyfence.eval.gospa import gospa_over_time, table_to_enu
 from skyfence.sim.engine import Simulation
 from skyfence.sim.scenario import Scenario
 from skyfence.track.config import TrackerConfig
+from skyfence.track.replay import feed
 from skyfence.track.tracker import Tracker
 
 __all__ = ["RunScore", "coverage_mask", "evaluate_run", "evaluate"]
@@ -88,24 +89,9 @@ def run_tracker(sc: Scenario, det: dict[str, np.ndarray], cfg: TrackerConfig,
                 slice_s: float = 1.0) -> tuple[dict[str, np.ndarray], float]:
     """Feed detections to a fresh tracker in arrival order; returns (tracks, wall seconds)."""
     tracker = Tracker(sc.deployment, cfg)
-    key = det["arrival_time"] if "arrival_time" in det else det["time"]
-    order = np.argsort(key, kind="stable")
-    key = key[order]
-    outs = []
     started = time.perf_counter()
-    if key.size:
-        edges = np.searchsorted(key, np.arange(key[0] + slice_s, key[-1] + slice_s, slice_s))
-        start = 0
-        for end in [*edges.tolist(), key.size]:
-            if end > start:
-                idx = order[start:end]
-                outs.append(tracker.step({k: v[idx] for k, v in det.items()},
-                                         now=float(key[end - 1]), rows=idx))
-                start = end
-        outs.append(tracker.flush(float(key[-1]) + 3600.0))
+    outs = [upd for upd, _, _ in feed(tracker, det, slice_s)]
     wall = time.perf_counter() - started
-    if not outs:
-        outs.append(tracker.flush(0.0))
     return {k: np.concatenate([o[k] for o in outs]) for k in outs[0]}, wall
 
 

@@ -200,7 +200,6 @@ class _KinematicChain(MotionModel):
 
     _order: int
     _unit: str     # unit of the noise densities
-    _driven: str   # the derivative the white noise drives
     _densities: Array  # (3,) spectral density per axis (east, north, up)
 
     def __init__(self, q: float, q_vertical: float | None = None) -> None:
@@ -332,7 +331,6 @@ class ConstantVelocity(_KinematicChain):
 
     _order = 1
     _unit = "m²/s³"
-    _driven = "acceleration"
 
 
 class ConstantAcceleration(_KinematicChain):
@@ -364,7 +362,6 @@ class ConstantAcceleration(_KinematicChain):
 
     _order = 2
     _unit = "m²/s⁵"
-    _driven = "jerk"
 
 
 # ------------------------------------------------------------- coordinated turn

@@ -7,7 +7,7 @@ feed would deliver them.  Extra columns of the detections are not needed.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +19,7 @@ from skyfence.model.schema import QUARANTINE_COLUMNS, TRACK_COLUMNS
 from skyfence.track.config import TrackerConfig
 from skyfence.track.tracker import Tracker
 
-__all__ = ["ReplayResult", "track_recording"]
+__all__ = ["ReplayResult", "feed", "track_recording"]
 
 
 @dataclass
@@ -31,6 +31,36 @@ class ReplayResult:
     quarantined: int
     quarantine_by_reason: dict[str, int]
     wall_time_s: float
+
+
+def feed(tracker: Tracker, det: dict[str, np.ndarray], slice_s: float = 1.0
+         ) -> Iterator[tuple[dict[str, np.ndarray], float, float]]:
+    """Feed a detections table to ``tracker`` as a live feed would deliver it.
+
+    Rows go in the order they arrived (``arrival_time`` where the table has a
+    finite one, else ``time``), ``slice_s`` seconds at a time, and the stream
+    ends with a flush that coasts and deletes every track.  Yields ``(track
+    updates, feed clock of the slice, last arrival of the recording)``.
+    """
+    key = det["arrival_time"] if "arrival_time" in det else det["time"]
+    key = np.where(np.isfinite(key), key, det["time"])
+    order = np.argsort(key, kind="stable")
+    key = key[order]
+    finite = np.isfinite(key)
+    if not finite.any():
+        yield tracker.flush(0.0), 0.0, 0.0
+        return
+    t0, t1 = float(key[finite].min()), float(key[finite].max())
+    edges = np.searchsorted(key, np.arange(t0 + slice_s, t1 + slice_s, slice_s), "left")
+    start = 0
+    for end in [*edges.tolist(), order.size]:
+        if end > start:
+            idx = order[start:end]
+            clock = float(key[end - 1])
+            yield tracker.step({k: v[idx] for k, v in det.items()}, now=clock, rows=idx), \
+                clock, t1
+            start = end
+    yield tracker.flush(t1 + 3600.0), t1, t1
 
 
 def track_recording(sensors: SensorDeployment | str | Path, detections: str | Path,
@@ -46,38 +76,22 @@ def track_recording(sensors: SensorDeployment | str | Path, detections: str | Pa
     dep = sensors if isinstance(sensors, SensorDeployment) else load_sensors(sensors)
     det = read_table(detections, {"time": "float64", "sensor_id": "str", "kind": "str"})
     tracker = Tracker(dep, config)
-    order_key = det["arrival_time"] if "arrival_time" in det else det["time"]
-    order_key = np.where(np.isfinite(order_key), order_key, det["time"])
-    order = np.argsort(order_key, kind="stable")
-    key = order_key[order]
-    finite = np.isfinite(key)
-    t0 = float(key[finite].min()) if finite.any() else 0.0
-    t1 = float(key[finite].max()) if finite.any() else 0.0
     out = Path(out)
     qpath = out.with_name(f"{out.stem}.quarantine{out.suffix}")
     started = _time.perf_counter()
     ids: set[int] = set()
     confirmed: set[int] = set()
     rows = 0
+    t0: float | None = None
     with TableWriter(out, TRACK_COLUMNS) as w:
-        edges = np.searchsorted(key, np.arange(t0 + slice_s, t1 + slice_s, slice_s), "left")
-        start = 0
-        for end in [*edges.tolist(), order.size]:
-            if end <= start:
-                continue
-            idx = order[start:end]
-            upd = tracker.step({k: v[idx] for k, v in det.items()}, now=float(key[end - 1]),
-                               rows=idx)
+        for upd, clock, t1 in feed(tracker, det, slice_s):
             w.write(upd)
             rows += upd["time"].size
             ids.update(upd["track_id"].tolist())
             confirmed.update(upd["track_id"][upd["status"] == "confirmed"].tolist())
+            t0 = clock if t0 is None else t0
             if progress is not None:
-                progress(float(key[end - 1]) - t0, t1 - t0)
-            start = end
-        final = tracker.flush(t1 + 3600.0)
-        w.write(final)
-        rows += final["time"].size
+                progress(clock - t0, t1 - t0)
     q = tracker.ingest.quarantine
     with TableWriter(qpath, QUARANTINE_COLUMNS) as qw:
         qw.write(q.table())

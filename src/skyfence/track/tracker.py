@@ -255,18 +255,21 @@ class Tracker:
             return self._candidates_polar(fr, s, pos_t, sig_t, spread, g)
         pos_d, _, sig_d = placed
         tree = cKDTree(pos_d)
-        # the detections of a frame span ``spread`` seconds (a rotating beam) centred on
-        # t_ref: a track may be seen up to half that from t_ref, moving at its speed (plus
-        # 3 sigma of it, at most the fastest target's)
-        speed = np.linalg.norm(tr.x[:, 3:6], axis=1)
-        sig_v = np.sqrt(np.trace(tr.P[:, 3:6, 3:6], axis1=1, axis2=2))
-        reach = np.minimum(speed + 3.0 * sig_v, self.cfg.max_speed_mps)
-        radius = g * np.sqrt(sig_t**2 + float(sig_d.max()) ** 2) + reach * (0.5 * spread + 1e-3)
+        radius = g * np.sqrt(sig_t**2 + float(sig_d.max()) ** 2) + self._move(spread)
         hits = tree.query_ball_point(pos_t, radius, return_sorted=False)
         counts = np.fromiter((len(h) for h in hits), dtype=np.int64, count=len(hits))
         ti = np.repeat(np.arange(len(tr)), counts)
         di = np.fromiter((j for h in hits for j in h), dtype=np.int64, count=int(counts.sum()))
         return ti, di
+
+    def _move(self, spread: float) -> np.ndarray:
+        """How far each track may move between t_ref and a detection of a frame spanning
+        ``spread`` seconds (centred on t_ref): its speed plus 3 sigma of it, at most the
+        fastest target's, over half the span."""
+        tr = self.tracks
+        speed = np.linalg.norm(tr.x[:, 3:6], axis=1)
+        sig_v = np.sqrt(np.trace(tr.P[:, 3:6, 3:6], axis1=1, axis2=2))
+        return np.minimum(speed + 3.0 * sig_v, self.cfg.max_speed_mps) * (0.5 * spread + 1e-3)
 
     def _candidates_polar(self, fr: DetectionBatch, s: int, pos_t: np.ndarray,
                           sig_t: np.ndarray, spread: float,
@@ -282,9 +285,7 @@ class Tracker:
         local = np.einsum("ij,kj->ki", self.ingest.rot[s], pos_t - self.ingest.site[s])
         r_t = np.linalg.norm(local, axis=1)
         az_t = np.arctan2(local[:, 0], local[:, 1]) % (2 * np.pi)
-        speed = np.linalg.norm(tr.x[:, 3:6], axis=1)
-        sig_v = np.sqrt(np.trace(tr.P[:, 3:6, 3:6], axis1=1, axis2=2))
-        move = np.minimum(speed + 3.0 * sig_v, self.cfg.max_speed_mps) * (0.5 * spread + 1e-3)
+        move = self._move(spread)
         s_r = float(fr.sigma[:, 0].max())
         s_az = float(fr.sigma[:, 1].max())
         w_r = g * np.sqrt(s_r**2 + sig_t**2) + move
