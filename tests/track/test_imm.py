@@ -59,7 +59,37 @@ def test_doctests() -> None:
 
 
 def test_public_names() -> None:
-    assert imm_module.__all__ == ["IMM"]
+    assert imm_module.__all__ == ["IMM", "uniform_transition"]
+
+
+def test_uniform_transition_composes_over_time() -> None:
+    from skyfence.track.imm import uniform_transition
+
+    one = uniform_transition(0.9, 3, 1.0)[0]
+    assert np.allclose(one.sum(axis=1), 1.0) and np.allclose(np.diag(one), 0.9)
+    # two half-second steps make one second; 0 s is the identity; |dt| for retrodiction
+    half = uniform_transition(0.9, 3, 0.5)[0]
+    assert np.allclose(half @ half, one, atol=1e-14)
+    assert np.allclose(uniform_transition(0.9, 3, 0.0)[0], np.eye(3))
+    assert np.allclose(uniform_transition(0.9, 3, -1.0)[0], one)
+    with pytest.raises(ValueError, match="stay_per_s"):
+        uniform_transition(0.2, 3, 1.0)
+
+
+def test_predict_with_per_track_transition_matches_the_fixed_one() -> None:
+    from skyfence.track.imm import uniform_transition
+
+    imm = IMM([ConstantVelocity(0.5), CoordinatedTurn(0.5, 1e-4)],
+              uniform_transition(0.95, 2, 1.0)[0], embed_var={"w": 0.01})
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(4, 7)) * 100
+    x, P, mu = imm.initiate(x, np.broadcast_to(np.eye(7) * 50, (4, 7, 7)), [0.3, 0.7])
+    a = imm.predict(x, P, mu, 1.0)
+    b = imm.predict(x, P, mu, 1.0, transition=uniform_transition(0.95, 2, np.ones(4)))
+    for u, v in zip(a, b, strict=True):
+        assert np.allclose(u, v, rtol=0, atol=1e-12)
+    with pytest.raises(ValueError, match="transition of shape"):
+        imm.predict(x, P, mu, 1.0, transition=np.eye(2))
 
 
 # --------------------------------------------------------------- Stone Soup reference

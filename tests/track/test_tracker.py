@@ -213,11 +213,13 @@ pd = 0.9
 """
 
 
-def test_direction_finders_alone_start_and_hold_a_track(scenario_file) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("motion", ["cv", "imm"])
+def test_direction_finders_alone_start_and_hold_a_track(scenario_file, motion) -> None:  # type: ignore[no-untyped-def]
     body = DF.format(id="df1", lat=54.60, lon=25.60) + DF.format(id="df2", lat=54.66, lon=25.72)
     body += DF.format(id="df3", lat=54.58, lon=25.78)
     body += flight("quad", (54.62, 25.66), (54.65, 25.70), 100, type_="quadcopter")
-    truth, tracks, tr = track_run(scenario_file(body, duration=240, seed=5))
+    truth, tracks, tr = track_run(scenario_file(body, duration=240, seed=5),
+                                  TrackerConfig(motion=motion))
     conf = tracks["status"] == "confirmed"
     assert conf.any()
     ids = np.unique(tracks["track_id"][conf])
@@ -230,8 +232,10 @@ def test_direction_finders_alone_start_and_hold_a_track(scenario_file) -> None: 
     assert np.median(horiz) < 100.0           # measured 48 m: bearings of 1° from 3-8 km
 
 
-def test_late_sensor_is_used_not_dropped(scenario_file) -> None:  # type: ignore[no-untyped-def]
-    """A radar whose reports arrive 2.5 s late still improves the track (out of sequence)."""
+@pytest.mark.parametrize("motion", ["cv", "imm"])
+def test_late_sensor_is_used_not_dropped(scenario_file, motion) -> None:  # type: ignore[no-untyped-def]
+    """A radar whose reports arrive 2.5 s late still improves the track (out of sequence),
+    with one motion model and with the IMM (late updates applied per model)."""
     from skyfence.eval.harness import run_tracker
 
     fast = RADAR.format(id="fast", lat=54.60, lon=25.60, clutter=0.0)
@@ -242,7 +246,7 @@ def test_late_sensor_is_used_not_dropped(scenario_file) -> None:  # type: ignore
     for name, body in (("fast only", fast + target), ("fast + late", fast + late + target)):
         sc = scenario_file(body, duration=300, seed=6, name=name.replace(" ", "").replace("+", ""))
         truth, det = run_all(Simulation(sc))
-        tracks, _ = run_tracker(sc, det, TrackerConfig())
+        tracks, _ = run_tracker(sc, det, TrackerConfig(motion=motion))
         conf = tracks["status"] == "confirmed"
         assert np.unique(tracks["track_id"][conf]).size == 1
         if name == "fast + late":

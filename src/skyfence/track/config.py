@@ -28,12 +28,22 @@ class TrackerConfig(BaseModel):
     #: tracking frame: tangent-plane ENU at [lat_deg, lon_deg, alt_m]; default: sensors' mean
     origin: tuple[Annotated[float, Field(ge=-90, le=90)], Annotated[float, Field(ge=-180, le=180)],
                   float] | None = None
-    motion: Literal["cv", "ca", "ct"] = "cv"
+    #: motion model: one of cv, ca, ct, or "imm" (an IMM over ``imm_models``)
+    motion: Literal["cv", "ca", "ct", "imm"] = "cv"
     #: process noise: white acceleration spectral density (m²/s³) horizontally / vertically
     q: Pos = 4.0
     q_vertical: Pos = 1.0
     #: coordinated turn: turn-rate noise (rad²/s³)
     q_turn: Pos = 1e-4
+    #: IMM: the models, each one's horizontal acceleration noise (m²/s³; default q for
+    #: all), the probability of staying in a model from one second to the next, and the
+    #: prior spread of a turn rate (deg/s) or acceleration (m/s²) at a manoeuvre's onset
+    imm_models: list[Literal["cv", "ca", "ct"]] = Field(default_factory=lambda: ["cv", "ct"],
+                                                         min_length=1)
+    imm_q: list[Pos] | None = None
+    imm_stay_probability: Annotated[float, Field(gt=0, lt=1)] = 0.97
+    imm_turn_sigma_deg_s: Pos = 4.0
+    imm_accel_sigma_mps2: Pos = 3.0
     filter: Literal["ekf", "ukf"] = "ekf"
     #: chi-square gate: probability that the true detection falls inside
     gate_probability: Annotated[float, Field(gt=0.5, lt=1.0)] = 0.9995
@@ -64,6 +74,12 @@ class TrackerConfig(BaseModel):
     def _check(self) -> TrackerConfig:
         if self.confirm_m > self.confirm_n:
             raise ValueError(f"confirm_m <= confirm_n, got {self.confirm_m} > {self.confirm_n}")
+        if self.motion == "imm":
+            if self.filter != "ekf":
+                raise ValueError("filter = 'ekf' with motion = 'imm' (the IMM runs EKFs)")
+            if self.imm_q is not None and len(self.imm_q) != len(self.imm_models):
+                raise ValueError(f"imm_q with one value per model of imm_models "
+                                 f"({len(self.imm_models)}), got {len(self.imm_q)}")
         if self.delete_after_s <= self.coast_after_s:
             raise ValueError("delete_after_s greater than coast_after_s")
         return self

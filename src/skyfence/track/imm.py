@@ -92,7 +92,7 @@ from skyfence.track.motion import (
     MotionModel,
 )
 
-__all__ = ["IMM"]
+__all__ = ["IMM", "uniform_transition"]
 
 Array = NDArray[np.float64]
 
@@ -437,12 +437,16 @@ class IMM:
         """
         return self._mix(*self._check(x, P, mu, "mix"))
 
-    def _mix(self, x: Array, P: Array, mu: Array) -> tuple[Array, Array, Array]:
+    def _mix(
+        self, x: Array, P: Array, mu: Array, pi: Array | None = None
+    ) -> tuple[Array, Array, Array]:
         n, m, d = x.shape
-        c_bar = mu @ self._pi
+        if pi is None:
+            pi = self._pi[None, :, :]
+        c_bar = (mu[:, None, :] @ pi)[:, 0, :]
         live = c_bar > 0.0
         w = np.divide(
-            mu[:, :, None] * self._pi[None, :, :],
+            mu[:, :, None] * pi,
             c_bar[:, None, :],
             out=np.zeros((n, m, m)),
             where=live[:, None, :],
@@ -456,7 +460,12 @@ class IMM:
         return x0, _sym(P0), c_bar
 
     def predict(
-        self, x: ArrayLike, P: ArrayLike, mu: ArrayLike, dt: ArrayLike
+        self,
+        x: ArrayLike,
+        P: ArrayLike,
+        mu: ArrayLike,
+        dt: ArrayLike,
+        transition: ArrayLike | None = None,
     ) -> tuple[Array, Array, Array]:
         """Mixing, then each model's (extended) Kalman prediction.
 
@@ -470,6 +479,10 @@ class IMM:
             Model probabilities.
         dt : array_like, shape (N,) or scalar
             Time steps, seconds (see :mod:`skyfence.track.motion`).
+        transition : array_like, shape (N, M, M), optional
+            A transition matrix per track for this step (e.g. from
+            :func:`uniform_transition` for steps of different lengths); default the
+            IMM's own per-cycle :attr:`transition`.
 
         Returns
         -------
@@ -480,7 +493,17 @@ class IMM:
         mu_pred : ndarray, shape (N, M)
             Predicted model probabilities ``c̄``.
         """
-        x0, P0, c_bar = self._mix(*self._check(x, P, mu, "predict"))
+        x, P, mu = self._check(x, P, mu, "predict")
+        pi = None
+        if transition is not None:
+            m = self.n_models
+            pi = np.asarray(transition, dtype=np.float64)
+            if pi.shape != (x.shape[0], m, m):
+                raise ValueError(
+                    f"IMM.predict expects transition of shape ({x.shape[0]}, {m}, {m}), "
+                    f"got {pi.shape}"
+                )
+        x0, P0, c_bar = self._mix(x, P, mu, pi)
         n, m, d = x0.shape
         x_pred = np.zeros((n, m, d))
         P_pred = np.zeros((n, m, d, d))
@@ -653,6 +676,34 @@ class IMM:
             raise ValueError(f"IMM.gate_innovation expects z of shape ({n}, {k}), got {z.shape}")
         zhat, _, S = innovation(x_comb, P_comb, meas_model, site, rot, R)
         return meas_model.residual(z, zhat), S
+
+
+def uniform_transition(stay_per_s: float, m: int, dt: ArrayLike) -> Array:
+    """Transition matrices over steps of ``dt`` seconds for a chain that leaves its model
+    to any other with equal probability, staying ``stay_per_s`` over one second.
+
+    The family ``a I + (1 - a) U`` (``U`` the matrix with every entry ``1/m``) is closed
+    under products, ``(a I + (1-a) U)(b I + (1-b) U) = ab I + (1-ab) U``, so the
+    continuous-time chain over ``dt`` has ``a(dt) = a₁^|dt|`` with ``a₁`` fixed by the
+    one-second stay probability ``a₁ + (1 - a₁)/m``.  A step of 0 s is the identity,
+    so several detections at one time do not make the models switch.
+
+    Returns
+    -------
+    ndarray, shape (N, m, m)
+    """
+    dt = np.atleast_1d(np.asarray(dt, dtype=np.float64))
+    if m == 1:
+        return np.ones((dt.size, 1, 1))
+    if not 1.0 / m <= stay_per_s <= 1.0:
+        raise ValueError(f"stay_per_s must be in [1/m, 1] = [{1.0 / m:g}, 1], got {stay_per_s!r}")
+    a1 = (stay_per_s - 1.0 / m) / (1.0 - 1.0 / m)
+    a = a1 ** np.abs(dt)
+    out = np.empty((dt.size, m, m))
+    out[:] = ((1.0 - a) / m)[:, None, None]
+    idx = np.arange(m)
+    out[:, idx, idx] += a[:, None]
+    return out
 
 
 def _per_model(a: ArrayLike | None, single_ndim: int, m: int) -> Array | None:

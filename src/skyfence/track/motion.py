@@ -100,8 +100,11 @@ class MotionModel(ABC):
 
     Subclasses give the exact transition ``f(x, dt)``, its Jacobian with respect
     to the state and the process-noise covariance; :meth:`predict` combines them
-    into the (extended) Kalman prediction.
+    into the (extended) Kalman prediction.  ``components`` names the state's
+    components in order (position and velocity first).
     """
+
+    components: tuple[str, ...] = ()
 
     @property
     @abstractmethod
@@ -329,6 +332,8 @@ class ConstantVelocity(_KinematicChain):
     [9.0, 0.0, 0.0, 4.5]
     """
 
+    components = ("x", "y", "z", "vx", "vy", "vz")
+
     _order = 1
     _unit = "m²/s³"
 
@@ -359,6 +364,8 @@ class ConstantAcceleration(_KinematicChain):
     >>> ca.transition([[0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 2.0, 0.0, 0.0]], 2.0)[0, :4].tolist()
     [6.0, 0.0, 0.0, 5.0]
     """
+
+    components = ("x", "y", "z", "vx", "vy", "vz", "ax", "ay", "az")
 
     _order = 2
     _unit = "m²/s⁵"
@@ -477,6 +484,8 @@ class CoordinatedTurn(MotionModel):
     >>> bool(x[0, 0] < 0.0 and x[0, 3] < 0.0)
     True
     """
+
+    components = ("x", "y", "z", "vx", "vy", "vz", "w")
 
     def __init__(self, q: float, q_w: float, q_vertical: float | None = None) -> None:
         self._q = _check_density("CoordinatedTurn", "q", q, "m²/s³")

@@ -32,6 +32,7 @@ from skyfence.model.schema import TRACK_COLUMNS, TRACK_STATUSES
 from skyfence.track import filters, measurement, motion
 from skyfence.track.associate import gnn_assign
 from skyfence.track.config import TrackerConfig
+from skyfence.track.imm import IMM, uniform_transition
 from skyfence.track.ingest import (
     BEARING,
     BEARING_ELEV,
@@ -47,12 +48,29 @@ from skyfence.track.triangulate import triangulate_pairs
 __all__ = ["Tracker", "TrackerStats"]
 
 
-def _motion_model(cfg: TrackerConfig) -> motion.MotionModel:
-    if cfg.motion == "cv":
-        return motion.ConstantVelocity(cfg.q, q_vertical=cfg.q_vertical)
-    if cfg.motion == "ca":
-        return motion.ConstantAcceleration(cfg.q)
-    return motion.CoordinatedTurn(cfg.q, cfg.q_turn)
+def _motion_model(cfg: TrackerConfig, name: str | None = None,
+                  q: float | None = None) -> motion.MotionModel:
+    name = name or cfg.motion
+    q = cfg.q if q is None else q
+    if name == "cv":
+        return motion.ConstantVelocity(q, q_vertical=cfg.q_vertical)
+    if name == "ca":
+        return motion.ConstantAcceleration(q, q_vertical=cfg.q_vertical)
+    return motion.CoordinatedTurn(q, cfg.q_turn, q_vertical=cfg.q_vertical)
+
+
+def _imm(cfg: TrackerConfig) -> IMM:
+    """The IMM of ``cfg.imm_models`` (per-cycle transition for one-second cycles)."""
+    qs = cfg.imm_q or [cfg.q] * len(cfg.imm_models)
+    models = [_motion_model(cfg, name, q) for name, q in zip(cfg.imm_models, qs, strict=True)]
+    m = len(models)
+    spread = {"w": np.radians(cfg.imm_turn_sigma_deg_s) ** 2,
+              "ax": cfg.imm_accel_sigma_mps2 ** 2, "ay": cfg.imm_accel_sigma_mps2 ** 2,
+              "az": cfg.imm_accel_sigma_mps2 ** 2}
+    names = {c for mod in models for c in mod.components}
+    everywhere = set.intersection(*(set(mod.components) for mod in models))
+    embed = {c: v for c, v in spread.items() if c in names - everywhere}
+    return IMM(models, uniform_transition(cfg.imm_stay_probability, m, 1.0)[0], embed)
 
 
 @dataclass
@@ -89,9 +107,19 @@ class Tracker:
                            float(np.mean([s.lon_deg for s in sensors])),
                            float(np.mean([s.alt_m for s in sensors])))
         self.ingest = Ingest(deployment, self.origin, self.cfg.max_age_s, self.cfg.max_future_s)
-        self.motion = _motion_model(self.cfg)
-        d = self.motion.ndim
-        self.tracks = TrackTable.empty(d)
+        #: the IMM (motion = "imm"), else the single motion model
+        self.imm: IMM | None = _imm(self.cfg) if self.cfg.motion == "imm" else None
+        self.motion = None if self.imm is not None else _motion_model(self.cfg)
+        if self.imm is not None:
+            d, m = self.imm.ndim, self.imm.n_models
+            self.components: tuple[str, ...] = self.imm.components
+        else:
+            assert self.motion is not None
+            d, m = self.motion.ndim, 0
+            self.components = self.motion.components
+        #: dimension of the (combined) track state
+        self.ndim = d
+        self.tracks = TrackTable.empty(d, m)
         self.next_id = 1
         self.stats = TrackerStats()
         self._update = filters.ukf_update if self.cfg.filter == "ukf" else filters.ekf_update
@@ -169,7 +197,7 @@ class Tracker:
         if ti.size:
             # exact gate: predict each candidate pair to its detection's time
             dt = fr.time[di] - tr.t[ti]
-            xp, Pp = self.motion.predict(tr.x[ti], tr.P[ti], dt)
+            xp, Pp, per_model = self._predict(ti, dt)
             rv = fr.has_rv[di] & self._use_rv
             cost = np.full(ti.size, np.inf)
             at = np.zeros(ti.size, np.int64)     # each pair's row in its group's gate data
@@ -194,6 +222,8 @@ class Tracker:
             ok = np.isfinite(cost)
             ti, di, cost, xp, Pp, rv, at = (ti[ok], di[ok], cost[ok], xp[ok], Pp[ok], rv[ok],
                                             at[ok])
+            if per_model is not None:
+                per_model = tuple(a[ok] for a in per_model)
             gated_dets[di] = True
             # confirmed and coasting tracks choose first; tentative tracks take what is left
             # (one assignment for all lets an uncertain new track steal a plot and grow
@@ -208,7 +238,9 @@ class Tracker:
             chosen = np.concatenate([first, rest[second]])
             if chosen.size:
                 self._apply(fr, kind, s, ti[chosen], di[chosen], xp[chosen], Pp[chosen],
-                            rv[chosen], at[chosen], gated)
+                            rv[chosen], at[chosen], gated,
+                            None if per_model is None else
+                            tuple(a[chosen] for a in per_model))
         # looks for M-of-N: tracks inside this position sensor's coverage
         if kind in (RADAR3D, RADAR2D, POSITION) and n:
             pos = self._position_at(t_ref)
@@ -226,6 +258,20 @@ class Tracker:
         if kind in (RADAR3D, RADAR2D, POSITION) and placed is not None:
             free = np.flatnonzero(~gated_dets)
             self._initiate(fr.take(free), kind, s, placed[0][free], placed[1][free])
+
+    def _predict(self, ti: np.ndarray, dt: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, ...] | None]:
+        """Tracks ``ti`` predicted by ``dt``: the (combined) mean and covariance, and with an
+        IMM the mixed model-conditioned predictions ``(xm, Pm, mu)`` the update needs."""
+        tr = self.tracks
+        if self.imm is None:
+            assert self.motion is not None
+            xp, Pp = self.motion.predict(tr.x[ti], tr.P[ti], dt)
+            return xp, Pp, None
+        pi = uniform_transition(self.cfg.imm_stay_probability, self.imm.n_models, dt)
+        xm, Pm, mu = self.imm.predict(tr.xm[ti], tr.Pm[ti], tr.mu[ti], dt, transition=pi)
+        xp, Pp = self.imm.combine(xm, Pm, mu)
+        return xp, Pp, (xm, Pm, mu)
 
     def _position_at(self, t: float) -> np.ndarray:
         tr = self.tracks
@@ -340,7 +386,8 @@ class Tracker:
 
     def _apply(self, fr: DetectionBatch, kind: int, s: int, ti: np.ndarray, di: np.ndarray,
                xp: np.ndarray, Pp: np.ndarray, rv: np.ndarray, at: np.ndarray,
-               gated: dict[bool, tuple[np.ndarray, ...]]) -> None:
+               gated: dict[bool, tuple[np.ndarray, ...]],
+               per_model: tuple[np.ndarray, ...] | None = None) -> None:
         tr = self.tracks
         site = self.ingest.site[s]
         rot = self.ingest.rot[s]
@@ -355,21 +402,37 @@ class Tracker:
             late = t_det < tr.t[ti[sel]]
             sites = np.broadcast_to(site, (sel.size, 3))
             rots = np.broadcast_to(rot, (sel.size, 3, 3))
-            if self.cfg.filter == "ekf":
-                # the gate already formed the innovation at the same predicted state
-                nu, H, S, _ = (g[at[sel]] for g in gated[bool(use_rv)])
-                x, P = filters.ekf_correct(xp[sel], Pp[sel], nu, H, S, R)
-            else:
-                x, P, _, _ = self._update(xp[sel], Pp[sel], fr.z[di[sel], :m], model, sites,
-                                          rots, R)
             idx = ti[sel]
+            z = fr.z[di[sel], :m]
+            if per_model is not None:
+                assert self.imm is not None
+                xm, Pm, mu = (a[sel] for a in per_model)
+                xm, Pm, mu, _, _, _ = self.imm.update(xm, Pm, mu, z, model, sites, rots, R)
+                if late.any():
+                    k = np.flatnonzero(late)
+                    xm[k], Pm[k] = self._oosm_imm(idx[k], tr.t[idx[k]] - t_det[k],
+                                                  per_model[0][sel][k], per_model[1][sel][k],
+                                                  z[k], model, sites[k], rots[k], R[k])
+                    mu[k] = tr.mu[idx[k]]
+                x, P = self.imm.combine(xm, Pm, mu)
+                tr.xm[idx], tr.Pm[idx], tr.mu[idx] = xm, Pm, mu
+            else:
+                if self.cfg.filter == "ekf":
+                    # the gate already formed the innovation at the same predicted state
+                    nu, H, S, _ = (g[at[sel]] for g in gated[bool(use_rv)])
+                    x, P = filters.ekf_correct(xp[sel], Pp[sel], nu, H, S, R)
+                else:
+                    x, P, _, _ = self._update(xp[sel], Pp[sel], z, model, sites, rots, R)
+                if late.any():
+                    # out of sequence: the track is already past this detection's time
+                    k = np.flatnonzero(late)
+                    assert self.motion is not None
+                    lag = tr.t[idx[k]] - t_det[k]
+                    F = self.motion.jacobian(tr.x[idx[k]], -lag)
+                    x[k], P[k] = self._oosm_update(tr.x[idx[k]], tr.P[idx[k]], F, xp[sel][k],
+                                                   Pp[sel][k], z[k], model, sites[k],
+                                                   rots[k], R[k])
             if late.any():
-                # out of sequence: the track is already past this detection's time
-                k = np.flatnonzero(late)
-                x[k], P[k] = self._oosm_update(tr.x[idx[k]], tr.P[idx[k]], tr.t[idx[k]] -
-                                               t_det[k], xp[sel][k], Pp[sel][k],
-                                               fr.z[di[sel][k], :m], model, sites[k],
-                                               rots[k], R[k])
                 t_det = np.where(late, tr.t[idx], t_det)
             tr.x[idx] = x
             tr.P[idx] = P
@@ -382,18 +445,40 @@ class Tracker:
         # a coasting track that is seen again is confirmed again
         tr.status[ti[tr.status[ti] == COASTING]] = CONFIRMED
 
-    def _oosm_update(self, x: np.ndarray, P: np.ndarray, lag: np.ndarray, xr: np.ndarray,
+    def _oosm_imm(self, idx: np.ndarray, lag: np.ndarray, xr: np.ndarray, Pr: np.ndarray,
+                  z: np.ndarray, model: measurement.MeasurementModel, site: np.ndarray,
+                  rot: np.ndarray, R: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """A late detection applied to each model-conditioned state of IMM tracks ``idx``
+        (the one-step-lag update of ``_oosm_update`` per model, each with its own model's
+        retrodiction; the model probabilities are left as they are)."""
+        assert self.imm is not None
+        tr = self.tracks
+        k, m, d = tr.xm[idx].shape
+        x = tr.xm[idx]
+        F = np.zeros((k, m, d, d))
+        for j, mod in enumerate(self.imm.models):
+            ix = self.imm.indices[j]
+            F[:, j, ix[:, None], ix[None, :]] = mod.jacobian(x[:, j][:, ix], -lag)
+        rep = np.repeat
+        xn, Pn = self._oosm_update(x.reshape(k * m, d), tr.Pm[idx].reshape(k * m, d, d),
+                                   F.reshape(k * m, d, d), xr.reshape(k * m, d),
+                                   Pr.reshape(k * m, d, d), rep(z, m, axis=0), model,
+                                   rep(site, m, axis=0), rep(rot, m, axis=0),
+                                   rep(R, m, axis=0))
+        return xn.reshape(k, m, d), Pn.reshape(k, m, d, d)
+
+    def _oosm_update(self, x: np.ndarray, P: np.ndarray, F: np.ndarray, xr: np.ndarray,
                      Pr: np.ndarray, z: np.ndarray, model: measurement.MeasurementModel,
                      site: np.ndarray, rot: np.ndarray,
                      R: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Apply a late detection to a state that is already ``lag`` seconds past it.
+        """Apply a late detection to a state that is already past it.
 
         One-step-lag update in the manner of Bar-Shalom's algorithm B1: the state is
-        retrodicted to the detection's time (``xr, Pr``), the innovation formed
-        there, and the correction applied to the current state through the cross
-        covariance ``P Fᵀ`` (process noise over the lag neglected in it).
+        retrodicted to the detection's time (``xr, Pr``; ``F`` the Jacobian of that
+        retrodiction), the innovation formed there, and the correction applied to the
+        current state through the cross covariance ``P Fᵀ`` (process noise over the lag
+        neglected in it).
         """
-        F = self.motion.jacobian(x, -lag)
         zhat, H, S = filters.innovation(xr, Pr, model, site, rot, R)
         nu = model.residual(z, zhat)
         cross = np.einsum("kij,klj,kml->kim", P, F, H)          # P Fᵀ Hᵀ  (K, d, m)
@@ -440,7 +525,7 @@ class Tracker:
             return
         cfg = self.cfg
         site = np.broadcast_to(self.ingest.site[s], (k, 3))
-        d = self.motion.ndim
+        d = self.ndim
         x = np.zeros((k, d))
         P = np.zeros((k, d, d))
         x[:, :3] = pos
@@ -471,12 +556,24 @@ class Tracker:
                seen_by: np.ndarray, hits: np.ndarray) -> None:
         """Append ``k`` new tentative tracks (higher-order states get a broad prior)."""
         k = x.shape[0]
-        for i in range(6, self.motion.ndim):  # acceleration or turn rate
-            P[:, i, i] = 25.0 if self.cfg.motion == "ca" else np.radians(10.0) ** 2
+        cfg = self.cfg
+        for i, name in enumerate(self.components[6:], start=6):  # turn rate or acceleration
+            if self.imm is not None:
+                P[:, i, i] = np.radians(cfg.imm_turn_sigma_deg_s) ** 2 if name == "w" else \
+                    cfg.imm_accel_sigma_mps2 ** 2
+            else:
+                P[:, i, i] = np.radians(10.0) ** 2 if name == "w" else 25.0
+        m = self.tracks.n_models
+        if self.imm is not None:
+            xm, Pm, mu = self.imm.initiate(x, P, np.full(m, 1.0 / m))
+            x, P = self.imm.combine(xm, Pm, mu)
+        else:
+            xm, Pm, mu = np.empty((k, 0, self.ndim)), np.empty((k, 0, self.ndim, self.ndim)), \
+                np.empty((k, 0))
         ids = np.arange(self.next_id, self.next_id + k, dtype=np.int64)
         self.next_id += k
         new = TrackTable(ids, x, P, t.copy(), np.full(k, TENTATIVE, np.int8), t.copy(),
-                         t.copy(), hits, hits.copy(), sensor, seen_by)
+                         t.copy(), hits, hits.copy(), sensor, seen_by, mu, xm, Pm)
         self.tracks.append(new)
         self.stats.initiated += k
         self._emit(np.arange(len(self.tracks) - k, len(self.tracks)))
@@ -504,7 +601,7 @@ class Tracker:
                     take.append(p_)
             sel = np.array(take, dtype=np.int64)
             k = sel.size
-            d = self.motion.ndim
+            d = self.ndim
             x = np.zeros((k, d))
             P = np.zeros((k, d, d))
             x[:, :3] = pos[sel]

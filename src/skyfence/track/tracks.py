@@ -1,7 +1,10 @@
 """The state of all tracks as one structure of arrays.
 
 Means ``x (N, d)``, covariances ``P (N, d, d)`` and parallel arrays of ids,
-times and bookkeeping.  Tracks are appended in blocks and removed by mask; ids
+times and bookkeeping.  With an IMM the table also holds each track's ``M``
+model-conditioned states ``xm (N, M, d)``, ``Pm (N, M, d, d)`` and model
+probabilities ``mu (N, M)``, and ``x, P`` are their moment-matched combination;
+without one ``M = 0``.  Tracks are appended in blocks and removed by mask; ids
 are never reused.
 """
 
@@ -31,12 +34,20 @@ class TrackTable:
     looks: np.ndarray       # (N,) int: chances to be seen by a position sensor (M-of-N)
     last_sensor: np.ndarray  # (N,) int: sensor of the last update, -1 none
     seen_by: np.ndarray     # (N,) uint64: bit (sensor % 64) set for every sensor that saw it
+    mu: np.ndarray          # (N, M) IMM model probabilities (M = 0 without an IMM)
+    xm: np.ndarray          # (N, M, d) model-conditioned means
+    Pm: np.ndarray          # (N, M, d, d) model-conditioned covariances
 
     @classmethod
-    def empty(cls, d: int) -> TrackTable:
+    def empty(cls, d: int, m: int = 0) -> TrackTable:
         return cls(np.empty(0, np.int64), np.empty((0, d)), np.empty((0, d, d)), np.empty(0),
                    np.empty(0, np.int8), np.empty(0), np.empty(0), np.empty(0, np.int64),
-                   np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.uint64))
+                   np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.uint64),
+                   np.empty((0, m)), np.empty((0, m, d)), np.empty((0, m, d, d)))
+
+    @property
+    def n_models(self) -> int:
+        return int(self.mu.shape[1])
 
     def __len__(self) -> int:
         return int(self.id.size)
