@@ -165,8 +165,11 @@ class Tracker:
             _, first, inv = np.unique(key, return_index=True, return_inverse=True)
             by_frame = np.argsort(inv, kind="stable")
             bounds = np.searchsorted(inv[by_frame], np.arange(first.size + 1))
+            # plots and position reports placed in the tracking frame all at once
+            pos, cov, sig = self._detection_positions(batch)
             for f in np.argsort(batch.time[first], kind="stable"):
-                self._frame(batch.take(by_frame[bounds[f]:bounds[f + 1]]))
+                rows = by_frame[bounds[f]:bounds[f + 1]]
+                self._frame(batch.take(rows), (pos[rows], cov[rows], sig[rows]))
             self._triangulate()
         return self._collect()
 
@@ -177,7 +180,10 @@ class Tracker:
         return self._collect()
 
     # ------------------------------------------------------------------------ frames
-    def _frame(self, fr: DetectionBatch) -> None:
+    def _frame(self, fr: DetectionBatch,
+               placed: tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
+        """Gate, assign and apply one sensor frame; ``placed`` holds its detections'
+        positions in the tracking frame (NaN for bearings)."""
         self.stats.frames += 1
         s = int(fr.sensor[0])
         kind = int(fr.kind[0])
@@ -188,8 +194,8 @@ class Tracker:
         n = len(tr)
         ti = np.empty(0, np.int64)
         di = np.empty(0, np.int64)
-        placed = self._detection_positions(fr, kind, s) if kind != BEARING and \
-            kind != BEARING_ELEV else None
+        if kind in (BEARING, BEARING_ELEV):
+            placed = None
         if n:
             ti, di = self._candidates(fr, kind, s, t_ref, placed)
         chosen = np.empty(0, np.int64)
@@ -355,33 +361,32 @@ class Tracker:
         near = np.abs(fr.z[di, 0] - r_t[ti]) <= w_r[ti]
         return ti[near], di[near]
 
-    def _detection_positions(self, fr: DetectionBatch, kind: int,
-                             s: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _detection_positions(self, b: DetectionBatch
+                             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Detections placed in the tracking frame: positions, their covariances and the
-        size of their uncertainty (m).
+        size of their uncertainty (m); NaN for bearings, which have no position.
 
-        A 2D radar plot has no elevation: it is placed at zero elevation and its
-        vertical uncertainty spans the slant range × the sensor's elevation cover."""
-        k = len(fr)
-        site = np.broadcast_to(self.ingest.site[s], (k, 3))
-        rot = np.broadcast_to(self.ingest.rot[s], (k, 3, 3))
-        if kind == POSITION:
-            cov = np.einsum("ki,ij->kij", fr.sigma[:, :3] ** 2, np.eye(3))
-            return fr.z[:, :3], cov, np.sqrt(np.trace(cov, axis1=1, axis2=2))
-        if kind == RADAR3D:
+        A 2D radar plot has no elevation: it is placed at ``init_height_above_sensor_m``
+        above the radar with ``init_height_sigma_m`` of vertical uncertainty."""
+        k = len(b)
+        pos = np.full((k, 3), np.nan)
+        cov = np.full((k, 3, 3), np.nan)
+        report = np.flatnonzero(b.kind == POSITION)
+        pos[report] = b.z[report, :3]
+        cov[report] = np.einsum("ki,ij->kij", b.sigma[report, :3] ** 2, np.eye(3))
+        plot = np.flatnonzero((b.kind == RADAR3D) | (b.kind == RADAR2D))
+        if plot.size:
+            z3 = b.z[plot, :3].copy()
+            sig3 = b.sigma[plot, :3].copy()
+            flat = b.kind[plot] == RADAR2D
+            # radar2d: range and azimuth only; the height comes from a broad prior
+            r = z3[flat, 0]
+            z3[flat, 2] = np.arcsin(np.clip(self.cfg.init_height_above_sensor_m / r, -1, 1))
+            sig3[flat, 2] = np.minimum(self.cfg.init_height_sigma_m / r, np.radians(45.0))
             model = self._models[(RADAR3D, False)]
-            R = model.covariance(fr.sigma[:, :3])
-            pos, cov = model.inverse(fr.z[:, :3], site, rot, R)
-            return pos, cov, np.sqrt(np.trace(cov, axis1=1, axis2=2))
-        # radar2d: range and azimuth only; the height comes from a broad prior
-        r = fr.z[:, 0]
-        dh = self.cfg.init_height_above_sensor_m
-        el = np.arcsin(np.clip(dh / r, -1.0, 1.0))
-        sig_el = np.minimum(self.cfg.init_height_sigma_m / r, np.radians(45.0))
-        z3 = np.column_stack([r, fr.z[:, 1], el])
-        sig3 = np.column_stack([fr.sigma[:, 0], fr.sigma[:, 1], sig_el])
-        model = self._models[(RADAR3D, False)]
-        pos, cov = model.inverse(z3, site, rot, model.covariance(sig3))
+            s = b.sensor[plot]
+            pos[plot], cov[plot] = model.inverse(z3, self.ingest.site[s], self.ingest.rot[s],
+                                                 model.covariance(sig3))
         return pos, cov, np.sqrt(np.trace(cov, axis1=1, axis2=2))
 
     def _apply(self, fr: DetectionBatch, kind: int, s: int, ti: np.ndarray, di: np.ndarray,
