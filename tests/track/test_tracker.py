@@ -67,10 +67,12 @@ def track_run(sc, cfg: TrackerConfig | None = None, slice_s: float = 1.0):  # ty
     return truth, tracks, tracker
 
 
-def test_single_target_one_stable_accurate_track(scenario_file) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("cfg", [TrackerConfig(), TrackerConfig(association="jpda"),
+                                 TrackerConfig(motion="imm")], ids=["gnn", "jpda", "imm"])
+def test_single_target_one_stable_accurate_track(scenario_file, cfg) -> None:  # type: ignore[no-untyped-def]
     body = RADAR.format(id="r1", lat=54.60, lon=25.60, clutter=0.0)
     body += flight("g", (54.65, 25.50), (54.70, 25.75), 400)
-    truth, tracks, tr = track_run(scenario_file(body, duration=300))
+    truth, tracks, tr = track_run(scenario_file(body, duration=300), cfg)
     conf = tracks["status"] == "confirmed"
     ids = np.unique(tracks["track_id"][conf])
     assert ids.size == 1                                  # one track, never replaced
@@ -114,11 +116,13 @@ def test_confirmation_takes_m_of_n(scenario_file) -> None:  # type: ignore[no-un
     assert tracks["n_updates"][first] == 4
 
 
-def test_crossing_targets_keep_their_ids(scenario_file) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("association", ["gnn", "jpda"])
+def test_crossing_targets_keep_their_ids(scenario_file, association) -> None:  # type: ignore[no-untyped-def]
     body = RADAR.format(id="r1", lat=54.60, lon=25.60, clutter=2.0)
     body += flight("a", (54.62, 25.55), (54.70, 25.75), 300)
     body += flight("b", (54.70, 25.55), (54.62, 25.75), 700)
-    truth, tracks, _ = track_run(scenario_file(body, duration=400, seed=2))
+    truth, tracks, _ = track_run(scenario_file(body, duration=400, seed=2),
+                                 TrackerConfig(association=association))
     conf = tracks["status"] == "confirmed"
     assert np.unique(tracks["track_id"][conf]).size == 2
     # each track stays at its own altitude band the whole way: no swap at the crossing
@@ -127,11 +131,13 @@ def test_crossing_targets_keep_their_ids(scenario_file) -> None:  # type: ignore
         assert np.ptp(alt) < 250.0
 
 
-def test_two_radars_fuse_into_one_track(scenario_file) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("association", ["gnn", "jpda"])
+def test_two_radars_fuse_into_one_track(scenario_file, association) -> None:  # type: ignore[no-untyped-def]
     body = RADAR.format(id="r1", lat=54.60, lon=25.60, clutter=1.0)
     body += RADAR.format(id="r2", lat=54.70, lon=25.70, clutter=1.0)
     body += flight("g", (54.62, 25.55), (54.70, 25.75), 400)
-    _, tracks, _ = track_run(scenario_file(body, duration=300, seed=3))
+    _, tracks, _ = track_run(scenario_file(body, duration=300, seed=3),
+                             TrackerConfig(association=association))
     conf = tracks["status"] == "confirmed"
     assert np.unique(tracks["track_id"][conf]).size == 1
     assert set(tracks["sensor_id"][conf]) >= {"r1", "r2"}

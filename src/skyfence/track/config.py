@@ -45,6 +45,13 @@ class TrackerConfig(BaseModel):
     imm_turn_sigma_deg_s: Pos = 4.0
     imm_accel_sigma_mps2: Pos = 3.0
     filter: Literal["ekf", "ukf"] = "ekf"
+    #: data association: global nearest neighbour, or JPDA for confirmed tracks in dense
+    #: scenes (tentative tracks always take the detections no confirmed track owns, by GNN)
+    association: Literal["gnn", "jpda"] = "gnn"
+    #: JPDA: detection probability of a radar (passive sensors use their own ``pd``), and the
+    #: fewest false detections per frame assumed for a sensor whose file gives none
+    jpda_pd: Annotated[float, Field(gt=0, lt=1)] = 0.9
+    jpda_min_false_per_frame: Pos = 0.1
     #: chi-square gate: probability that the true detection falls inside
     gate_probability: Annotated[float, Field(gt=0.5, lt=1.0)] = 0.9995
     #: fastest target worth tracking (bounds the coarse spatial gate), m/s
@@ -77,6 +84,9 @@ class TrackerConfig(BaseModel):
         if self.motion == "imm":
             if self.filter != "ekf":
                 raise ValueError("filter = 'ekf' with motion = 'imm' (the IMM runs EKFs)")
+            if self.association == "jpda":
+                raise ValueError("association = 'gnn' with motion = 'imm' (IMM-JPDA is not "
+                                 "built yet)")
             if self.imm_q is not None and len(self.imm_q) != len(self.imm_models):
                 raise ValueError(f"imm_q with one value per model of imm_models "
                                  f"({len(self.imm_models)}), got {len(self.imm_q)}")

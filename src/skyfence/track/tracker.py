@@ -42,6 +42,7 @@ from skyfence.track.ingest import (
     DetectionBatch,
     Ingest,
 )
+from skyfence.track.jpda import jpda_weights, pda_correct
 from skyfence.track.tracks import COASTING, CONFIRMED, DELETED, TENTATIVE, TrackTable
 from skyfence.track.triangulate import triangulate_pairs
 
@@ -143,6 +144,31 @@ class Tracker:
         self._bearing_window_s = 3.0
         #: chi-square gate thresholds by measurement dimension
         self._gate = {m: float(chi2.ppf(self.cfg.gate_probability, m)) for m in range(1, 5)}
+        if self.cfg.association == "jpda":
+            self._pd, self._clutter = self._jpda_sensor_figures()
+
+    def _jpda_sensor_figures(self) -> tuple[np.ndarray, dict[tuple[int, bool], float]]:
+        """Per sensor the detection probability and, per (sensor, with radial velocity),
+        the clutter density in measurement space: false detections per frame over the
+        volume the sensor measures (range × azimuth × elevation [× radial velocity] for a
+        radar, angles for a bearing sensor, the covered volume for position reports)."""
+        cfg = self.cfg
+        pd = np.empty(len(self.deployment.sensor))
+        clutter: dict[tuple[int, bool], float] = {}
+        for i, spec in enumerate(self.deployment.sensor):
+            pd[i] = spec.pd if spec.pd is not None else cfg.jpda_pd
+            rmax = float(self.max_range[i])
+            span_r = max(rmax - spec.min_range_m, 1.0)
+            span_az = np.radians(spec.fov_azimuth_deg[1])
+            lo, hi = spec.fov_elevation_deg or (-90.0, 90.0)
+            span_el = np.radians(hi - lo)
+            vol = {"radar3d": span_r * span_az * span_el, "radar2d": span_r * span_az,
+                   "rf_df": span_az, "acoustic": span_az, "eoir": span_az * span_el,
+                   }.get(spec.kind, np.pi * rmax**2 * min(rmax, 20_000.0))
+            false = max(spec.clutter_per_scan or 0.0, cfg.jpda_min_false_per_frame)
+            clutter[(i, False)] = false / vol
+            clutter[(i, True)] = false / (vol * 2.0 * cfg.max_speed_mps)
+        return pd, clutter
 
     # ------------------------------------------------------------------------ public
     def step(self, table: dict[str, np.ndarray], now: float | None = None,
@@ -199,6 +225,7 @@ class Tracker:
         if n:
             ti, di = self._candidates(fr, kind, s, t_ref, placed)
         chosen = np.empty(0, np.int64)
+        jpda_updated = np.empty(0, np.int64)
         gated_dets = np.zeros(len(fr), bool)
         if ti.size:
             # exact gate: predict each candidate pair to its detection's time
@@ -230,14 +257,22 @@ class Tracker:
                                             at[ok])
             if per_model is not None:
                 per_model = tuple(a[ok] for a in per_model)
-            gated_dets[di] = True
             # confirmed and coasting tracks choose first; tentative tracks take what is left
             # (one assignment for all lets an uncertain new track steal a plot and grow
             # into a duplicate)
             firm = tr.status[ti] != TENTATIVE
-            first, _ = gnn_assign(ti[firm], di[firm], cost[firm], n, len(fr))
-            first = np.flatnonzero(firm)[first]
             taken = np.zeros(len(fr), bool)
+            by_gnn = firm
+            if self.cfg.association == "jpda":
+                # JPDA for firm tracks on time; a late (out-of-sequence) pair goes by GNN
+                jp = firm & (fr.time[di] >= tr.t[ti])
+                if jp.any():
+                    upd, taken = self._jpda(fr, kind, s, ti[jp], di[jp], rv[jp])
+                    jpda_updated = upd
+                    by_gnn = firm & ~jp & ~np.isin(ti, upd)
+            gated_dets[di] = True           # a plot inside any gate never starts a track
+            first, _ = gnn_assign(ti[by_gnn], di[by_gnn], cost[by_gnn], n, len(fr))
+            first = np.flatnonzero(by_gnn)[first]
             taken[di[first]] = True
             rest = np.flatnonzero(~firm & ~taken[di])
             second, _ = gnn_assign(ti[rest], di[rest], cost[rest], n, len(fr))
@@ -256,7 +291,7 @@ class Tracker:
             inside = (np.linalg.norm(pos - site, axis=1) <= self.max_range[s]) & \
                 ((self.tracks.seen_by[:n] & bit) != 0)
             self.tracks.looks[:n][inside] += 1
-        self._manage(float(fr.time.max()), ti[chosen] if chosen.size else np.empty(0, np.int64))
+        self._manage(float(fr.time.max()), np.concatenate([ti[chosen], jpda_updated]))
         if kind in (BEARING, BEARING_ELEV):
             free = fr.take(np.flatnonzero(~gated_dets))
             self._bearings = free if self._bearings is None else \
@@ -449,6 +484,54 @@ class Tracker:
         self.stats.assigned += ti.size
         # a coasting track that is seen again is confirmed again
         tr.status[ti[tr.status[ti] == COASTING]] = CONFIRMED
+
+    def _jpda(self, fr: DetectionBatch, kind: int, s: int, ti: np.ndarray, di: np.ndarray,
+              rv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """JPDA update of the firm tracks of gated pairs ``(ti, di)`` from one sensor frame.
+
+        Each track is predicted once, to the mean time of its gated detections (within
+        one frame they are close), its innovations with all of them are formed there,
+        the marginal association probabilities computed per cluster
+        (:func:`~skyfence.track.jpda.jpda_weights`) and the PDA update applied
+        (:func:`~skyfence.track.jpda.pda_correct`).  The radial velocity is used only
+        when every pair has one.  Returns the updated tracks and, per detection of the
+        frame, whether the tracks own it (total probability at least one half): the
+        rest are left to tentative tracks.
+        """
+        assert self.motion is not None
+        tr = self.tracks
+        use_rv = bool(rv.all()) and self._use_rv and kind in (RADAR3D, RADAR2D)
+        model = self._models[(kind, use_rv)]
+        m = model.ndim_meas
+        upd, row = np.unique(ti, return_inverse=True)
+        count = np.bincount(row, minlength=upd.size)
+        t_q = np.bincount(row, fr.time[di], minlength=upd.size) / count
+        xq, Pq = self.motion.predict(tr.x[upd], tr.P[upd], t_q - tr.t[upd])
+        first = np.zeros(upd.size, np.int64)
+        first[row[::-1]] = np.arange(row.size)[::-1]        # a pair of each track
+        Rq = model.covariance(fr.sigma[di[first], :m])
+        k = upd.size
+        zhat, Hq, Sq = filters.innovation(xq, Pq, model,
+                                          np.broadcast_to(self.ingest.site[s], (k, 3)),
+                                          np.broadcast_to(self.ingest.rot[s], (k, 3, 3)), Rq)
+        nu = model.residual(fr.z[di, :m], zhat[row])
+        ll = filters.log_likelihood(nu, Sq[row])
+        ll = np.where(np.isfinite(ll), ll, -700.0)
+        w = jpda_weights(row, di, ll, k, len(fr), float(self._pd[s]),
+                         self.cfg.gate_probability, self._clutter[(s, use_rv)])
+        x, P = pda_correct(xq, Pq, nu, Hq, Sq, Rq, w.beta, w.beta0, row)
+        tr.x[upd], tr.P[upd], tr.t[upd] = x, P, t_q
+        # a track whose detection is more likely missing than among these has not been
+        # seen: its state is updated, but it earns no hit and ages towards coasting
+        hit = upd[w.beta0 < 0.5]
+        tr.t_update[hit] = np.maximum(tr.t_update[hit], t_q[w.beta0 < 0.5])
+        tr.hits[hit] += 1
+        tr.last_sensor[hit] = s
+        tr.seen_by[hit] |= np.uint64(1) << np.uint64(s % 64)
+        tr.status[hit[tr.status[hit] == COASTING]] = CONFIRMED
+        self.stats.assigned += hit.size
+        owned = np.bincount(di, w.beta, minlength=len(fr)) >= 0.5
+        return upd, owned
 
     def _oosm_imm(self, idx: np.ndarray, lag: np.ndarray, xr: np.ndarray, Pr: np.ndarray,
                   z: np.ndarray, model: measurement.MeasurementModel, site: np.ndarray,
