@@ -269,3 +269,35 @@ def test_late_sensor_is_used_not_dropped(scenario_file, motion) -> None:  # type
                                tracks["alt_m"][conf], lat, lon, alt)
         errors[name] = float(np.sqrt(np.mean((e**2 + n**2 + u**2)[30:])))
     assert errors["fast + late"] < errors["fast only"]
+
+
+@pytest.mark.parametrize("motion", ["cv", "imm"])
+def test_smoothed_track_is_closer_to_the_truth(scenario_file, motion) -> None:  # type: ignore[no-untyped-def]
+    """For forensics: the fixed-interval smoothed track (RTS, or IMM-aware with an IMM)
+    of a finished track is more accurate than the live, filtered one."""
+    from skyfence.track.replay import feed
+
+    body = RADAR.format(id="r1", lat=54.60, lon=25.60, clutter=1.0)
+    body += flight("g", (54.65, 25.50), (54.70, 25.75), 400)
+    sc = scenario_file(body, duration=240, seed=4)
+    truth, det = run_all(Simulation(sc))
+    tracker = Tracker(sc.deployment, TrackerConfig(motion=motion), keep_history=True)
+    live = [u for u, _, _ in feed(tracker, det)]
+    filtered = {k: np.concatenate([u[k] for u in live]) for k in live[0]}
+    smooth = tracker.smoothed()
+    assert set(smooth["status"]) <= {"confirmed", "coasting"}
+    assert np.all(np.diff(smooth["time"]) >= 0)                 # one track, in time order
+
+    def rmse(tab: dict[str, np.ndarray]) -> float:
+        keep = np.isin(tab["status"], ["confirmed", "coasting"]) & np.isin(
+            tab["time"], smooth["time"])
+        t = tab["time"][keep]
+        e, n, u = geodetic2enu(tab["lat_deg"][keep], tab["lon_deg"][keep], tab["alt_m"][keep],
+                               np.interp(t, truth["time"], truth["lat_deg"]),
+                               np.interp(t, truth["time"], truth["lon_deg"]),
+                               np.interp(t, truth["time"], truth["alt_m"]))
+        return float(np.sqrt(np.mean(e**2 + n**2 + u**2)))
+
+    assert rmse(smooth) < 0.8 * rmse(filtered), (rmse(smooth), rmse(filtered))
+    with pytest.raises(ValueError, match="keep_history=True"):
+        Tracker(sc.deployment).smoothed()

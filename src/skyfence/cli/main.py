@@ -164,6 +164,9 @@ def track(
     out: Annotated[Path, typer.Option("--out", "-o", help="Tracks .parquet/.csv to write.")],
     config: Annotated[Path | None, typer.Option("--config", help="Tracker TOML "
                                                 "([tracker] table).")] = None,
+    smoothed: Annotated[Path | None, typer.Option(
+        "--smoothed", help="Also write the smoothed tracks (fixed-interval, IMM-aware) "
+        "here, for forensics.")] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Run the tracker over a recording; write tracks and the quarantined rows beside them."""
@@ -182,7 +185,8 @@ def track(
                 prog.update(task, completed=done_s, total=max(total_s, 1e-9),
                             done=f"{done_s / 60:.1f}/{total_s / 60:.1f} min of recording")
 
-            res = track_recording(deployment, detections, out, cfg, progress=tick)
+            res = track_recording(deployment, detections, out, cfg, progress=tick,
+                                  smoothed=smoothed)
     except SkyFenceError as exc:
         _fail(exc)
         return

@@ -66,16 +66,19 @@ def feed(tracker: Tracker, det: dict[str, np.ndarray], slice_s: float = 1.0
 def track_recording(sensors: SensorDeployment | str | Path, detections: str | Path,
                     out: str | Path,
                     config: TrackerConfig | None = None, slice_s: float = 1.0,
-                    progress: Callable[[float, float], None] | None = None) -> ReplayResult:
+                    progress: Callable[[float, float], None] | None = None,
+                    smoothed: str | Path | None = None) -> ReplayResult:
     """Track a recording and write the track table to ``out`` (Parquet or CSV by suffix).
 
-    The quarantined rows go beside it as ``<out stem>.quarantine.<suffix>``.
+    The quarantined rows go beside it as ``<out stem>.quarantine.<suffix>``.  With
+    ``smoothed``, the fixed-interval smoothed tracks (from confirmation on) are written
+    there too, for forensics.
     """
     import time as _time
 
     dep = sensors if isinstance(sensors, SensorDeployment) else load_sensors(sensors)
     det = read_table(detections, {"time": "float64", "sensor_id": "str", "kind": "str"})
-    tracker = Tracker(dep, config)
+    tracker = Tracker(dep, config, keep_history=smoothed is not None)
     out = Path(out)
     qpath = out.with_name(f"{out.stem}.quarantine{out.suffix}")
     started = _time.perf_counter()
@@ -92,6 +95,9 @@ def track_recording(sensors: SensorDeployment | str | Path, detections: str | Pa
             t0 = clock if t0 is None else t0
             if progress is not None:
                 progress(clock - t0, t1 - t0)
+    if smoothed is not None:
+        with TableWriter(smoothed, TRACK_COLUMNS) as sw:
+            sw.write(tracker.smoothed())
     q = tracker.ingest.quarantine
     with TableWriter(qpath, QUARANTINE_COLUMNS) as qw:
         qw.write(q.table())

@@ -97,7 +97,8 @@ class Tracker:
         Parameters and component choices.
     """
 
-    def __init__(self, deployment: SensorDeployment, config: TrackerConfig | None = None) -> None:
+    def __init__(self, deployment: SensorDeployment, config: TrackerConfig | None = None,
+                 keep_history: bool = False) -> None:
         self.cfg = config or TrackerConfig()
         self.deployment = deployment
         if self.cfg.origin is not None:
@@ -139,6 +140,9 @@ class Tracker:
         self.kinds = [s.kind for s in deployment.sensor]
         self.max_range = self.ingest.max_range
         self._out: list[dict[str, np.ndarray]] = []
+        #: filtered states of confirmed and coasting tracks, kept for smoothing
+        self.keep_history = keep_history
+        self._history: list[dict[str, np.ndarray]] = []
         #: bearings no track explains, kept a few seconds for triangulation
         self._bearings: DetectionBatch | None = None
         self._bearing_window_s = 3.0
@@ -717,6 +721,47 @@ class Tracker:
             "hits": tr.hits[idx].copy(),
             "sensor": np.where(tr.t_update[idx] == tr.t[idx], tr.last_sensor[idx], -1),
         })
+        if self.keep_history and status is None:
+            firm = idx[(tr.status[idx] == CONFIRMED) | (tr.status[idx] == COASTING)]
+            if firm.size:
+                self._history.append({
+                    "t": tr.t[firm].copy(), "id": tr.id[firm].copy(), "x": tr.x[firm].copy(),
+                    "P": tr.P[firm].copy(), "status": tr.status[firm].copy(),
+                    "hits": tr.hits[firm].copy(), "sensor": np.where(
+                        tr.t_update[firm] == tr.t[firm], tr.last_sensor[firm], -1),
+                    "xm": tr.xm[firm].copy(), "Pm": tr.Pm[firm].copy(), "mu": tr.mu[firm].copy()})
+
+    def smoothed(self) -> dict[str, np.ndarray]:
+        """Fixed-interval smoothed states of every track since it was confirmed, for
+        forensics (needs ``keep_history=True``): rows of ``TRACK_COLUMNS`` in the
+        order of track id and time.  With an IMM the smoother is IMM-aware
+        (:func:`~skyfence.track.smooth.imm_smooth_tracks`), else the (extended) RTS
+        smoother of the tracker's motion model (:func:`~skyfence.track.smooth.rts_smooth_tracks`).
+        """
+        from skyfence.track.smooth import imm_smooth_tracks, rts_smooth_tracks
+
+        if not self.keep_history:
+            raise ValueError("Tracker.smoothed needs a tracker built with keep_history=True")
+        if not self._history:
+            return self._collect()
+        h = {k: np.concatenate([r[k] for r in self._history]) for k in self._history[0]}
+        order = np.lexsort((h["t"], h["id"]))
+        h = {k: v[order] for k, v in h.items()}
+        cuts = np.flatnonzero(np.diff(h["id"])) + 1
+        parts = [np.split(h[k], cuts) for k in ("t", "x", "P", "xm", "Pm", "mu")]
+        if self.imm is not None:
+            imm, stay = self.imm, self.cfg.imm_stay_probability
+            xs, Ps, _ = imm_smooth_tracks(
+                parts[0], parts[3], parts[4], parts[5], imm,
+                transition=lambda dt: uniform_transition(stay, imm.n_models, dt))
+        else:
+            assert self.motion is not None
+            xs, Ps = rts_smooth_tracks(parts[0], parts[1], parts[2], self.motion)
+        x = np.concatenate(xs)
+        P = np.concatenate(Ps)
+        self._out = [{"t": h["t"], "id": h["id"], "x": x[:, :6], "P": P[:, :3, :3],
+                      "status": h["status"], "hits": h["hits"], "sensor": h["sensor"]}]
+        return self._collect()
 
     def _collect(self) -> dict[str, np.ndarray]:
         """The recorded states as rows of ``TRACK_COLUMNS`` (WGS84, local ENU velocity)."""
