@@ -56,20 +56,37 @@ class TableWriter:
         self.format = table_format(self.path)
         self.schema = arrow_schema(columns)
         self.rows = 0
+        self._pending: list[pa.Table] = []
+        self._pending_rows = 0
         if self.format == "parquet":
             self._w: pq.ParquetWriter | pacsv.CSVWriter = pq.ParquetWriter(
                 self.path, self.schema, compression="zstd")
         else:
             self._w = pacsv.CSVWriter(self.path, self.schema)
 
+    #: small chunks are gathered into one write of at least this many rows
+    BATCH_ROWS = 65_536
+
     def write(self, data: dict[str, np.ndarray]) -> None:
         table = _to_arrow(data, self.schema)
         if table.num_rows:
-            self._w.write_table(table)
+            self._pending.append(table)
+            self._pending_rows += table.num_rows
             self.rows += table.num_rows
+            if self._pending_rows >= self.BATCH_ROWS:
+                self._flush()
+
+    def _flush(self) -> None:
+        if self._pending:
+            self._w.write_table(pa.concat_tables(self._pending))
+            self._pending = []
+            self._pending_rows = 0
 
     def close(self) -> None:
-        self._w.close()
+        try:
+            self._flush()
+        finally:
+            self._w.close()
 
     def __enter__(self) -> TableWriter:
         return self
