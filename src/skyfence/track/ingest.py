@@ -114,12 +114,57 @@ class Quarantine:
                 "reason": cat(self.reason, str)}
 
 
+#: distinct strings a column is matched against one by one before the per-row look-up
+_FEW_DISTINCT = 8
+
+
 def _lookup(values: np.ndarray, codes: dict[str, int]) -> np.ndarray:
-    """Integer code of each string (-1 when unknown): a dict look-up per row, which beats
-    sorting strings (``np.unique``) by an order of magnitude."""
-    get = codes.get
-    return np.fromiter((get(v, -1) for v in values.tolist()), dtype=np.int64,
-                       count=values.size)
+    """Integer code of each string (-1 when unknown).
+
+    A column holds few distinct strings (a batch is mostly one sensor, one kind):
+    each is found with one vectorised comparison of the rows not yet matched; after
+    ``_FEW_DISTINCT`` of them the rest are looked up row by row in the dict (which
+    still beats sorting strings with ``np.unique`` by an order of magnitude).
+    """
+    out = np.full(values.size, -1, dtype=np.int64)
+    rest = np.arange(values.size)
+    left = values
+    for _ in range(_FEW_DISTINCT):
+        if rest.size == 0:
+            return out
+        same = left == left[0]
+        out[rest[same]] = codes.get(str(left[0]), -1)
+        rest, left = rest[~same], left[~same]
+    if rest.size:
+        get = codes.get
+        out[rest] = np.fromiter((get(v, -1) for v in left.tolist()), dtype=np.int64,
+                                count=rest.size)
+    return out
+
+
+def _repeats(keys: np.ndarray) -> np.ndarray:
+    """True for every key that repeats an earlier one of the array (the first stays False)."""
+    dup = np.zeros(keys.size, bool)
+    if keys.size < 2:
+        return dup
+    order = np.argsort(keys)
+    sk = keys[order]
+    rep = sk[1:] == sk[:-1]
+    if rep.any():
+        # runs of equal keys: all but the earliest row of each run repeat it
+        start = np.flatnonzero(np.r_[True, ~rep])
+        earliest = np.minimum.reduceat(order, start)
+        run = np.cumsum(np.r_[True, ~rep]) - 1
+        dup[order] = order != earliest[run]
+    return dup
+
+
+def _member(keys: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
+    """Whether each key is in the sorted array."""
+    if sorted_keys.size == 0:
+        return np.zeros(keys.size, bool)
+    at = np.minimum(np.searchsorted(sorted_keys, keys), sorted_keys.size - 1)
+    return sorted_keys[at] == keys
 
 
 def _row_hash(time: np.ndarray, z: np.ndarray, sensor: np.ndarray) -> np.ndarray:
@@ -165,7 +210,12 @@ class Ingest:
             for name in set(_SIGMA_OF.values())
         }
         self.dup_window_s = 60.0
-        self._recent: list[tuple[float, np.ndarray]] = []
+        #: keys of the rows of recent batches: (newest time of the batch, earliest and
+        #: latest time of its kept rows, their keys sorted)
+        self._recent: list[tuple[float, float, float, np.ndarray]] = []
+        #: (sensor, kind code) → may the sensor report the kind
+        self._fits = np.array([[k in _SENSOR_KINDS[s.kind] for k in DETECTION_KINDS]
+                               for s in deployment.sensor], dtype=bool)
 
     def __call__(self, table: dict[str, np.ndarray], now: float | None = None,
                  rows: np.ndarray | None = None) -> DetectionBatch:
@@ -181,13 +231,15 @@ class Ingest:
         kind_s = np.asarray(table.get("kind", np.full(n, "")), dtype=str)
         rows = np.arange(n, dtype=np.int64) if rows is None else np.asarray(rows, np.int64)
         reason = np.full(n, "", dtype=object)
+        refused = np.zeros(n, bool)         # reason != "", kept as a mask
 
         def refuse(mask: np.ndarray, why: str | Callable[[np.ndarray], list[str]]) -> None:
             """Give the rows in ``mask`` that have no reason yet this one (a string, or a
             function of their indices that words each row's own reason)."""
-            fresh = np.flatnonzero(mask & (reason == ""))
+            fresh = np.flatnonzero(mask & ~refused)
             if fresh.size:
                 reason[fresh] = why if isinstance(why, str) else why(fresh)
+                refused[fresh] = True
 
         sidx = _lookup(sid, self.index)
         known = sidx >= 0
@@ -198,9 +250,7 @@ class Ingest:
         refuse(kcode < 0, lambda i: [f"unknown kind (kind '{v}' is not one of "
                                      f"{', '.join(DETECTION_KINDS)})" for v in kind_s[i]])
         # does the kind fit the sensor?  a table of (sensor, kind code) → allowed
-        fits = np.array([[k in _SENSOR_KINDS[s.kind] for k in DETECTION_KINDS]
-                         for s in self.deployment.sensor], dtype=bool)
-        bad = known & (kcode >= 0) & ~fits[sidx, np.maximum(kcode, 0)]
+        bad = known & (kcode >= 0) & ~self._fits[sidx, np.maximum(kcode, 0)]
         refuse(bad, lambda i: [f"kind does not fit the sensor (a {self.deployment.sensor[j].kind}"
                                f" sensor cannot report '{k}')"
                                for j, k in zip(sidx[i], kind_s[i], strict=True)])
@@ -212,7 +262,7 @@ class Ingest:
                                            else self.newest)
         refuse(time > ref + self.max_future_s,
                f"time in the future (more than {self.max_future_s:g} s ahead)")
-        newest = max(self.newest, float(np.max(time[reason == ""], initial=-np.inf)))
+        newest = max(self.newest, float(np.max(time[~refused], initial=-np.inf)))
         if np.isfinite(newest):
             refuse(time < newest - self.max_age_s,
                    f"time too old (more than {self.max_age_s:g} s before the newest)")
@@ -220,7 +270,7 @@ class Ingest:
         z = np.full((n, 4), np.nan)
         sig = np.full((n, 4), np.nan)
         for kname, cols in _NEEDS.items():
-            this = (kind_s == kname) & (reason == "")
+            this = (kcode == KIND_CODE[kname]) & ~refused
             if not this.any():
                 continue
             for j, c in enumerate(cols):
@@ -237,9 +287,9 @@ class Ingest:
         rv_sig = np.where(np.isfinite(_col(table, "sigma_radial_velocity_mps", n)),
                           _col(table, "sigma_radial_velocity_mps", n),
                           self._defaults["sigma_radial_velocity_mps"][sidx] if n else 0.0)
-        radar = (kind_s == "radar3d") | (kind_s == "radar2d")
+        radar = (kcode == RADAR3D) | (kcode == RADAR2D)
         has_rv = radar & np.isfinite(rv) & (rv_sig > 0)
-        j_rv = np.where(kind_s == "radar3d", 3, 2)
+        j_rv = np.where(kcode == RADAR3D, 3, 2)
         rows_rv = np.nonzero(has_rv)[0]
         z[rows_rv, j_rv[rows_rv]] = rv[rows_rv]
         sig[rows_rv, j_rv[rows_rv]] = rv_sig[rows_rv]
@@ -254,34 +304,39 @@ class Ingest:
             refuse(radar & (rng_m <= 0), "range_m is not positive")
             limit = 2.0 * self.max_range[sidx] if n else np.empty(0)
             refuse(radar & (rng_m > limit), "range_m beyond twice the sensor's max_range_m")
-            uses_az = np.isin(kind_s, ["radar3d", "radar2d", "bearing", "bearing_elev"])
+            uses_az = radar | (kcode == BEARING) | (kcode == BEARING_ELEV)
             refuse(uses_az & ((az < 0) | (az > 360)), "azimuth_deg outside [0, 360]")
-            uses_el = np.isin(kind_s, ["radar3d", "bearing_elev"])
+            uses_el = (kcode == RADAR3D) | (kcode == BEARING_ELEV)
             refuse(uses_el & (np.abs(el) > 90), "elevation_deg outside [-90, 90]")
-            pos = kind_s == "position"
+            pos = kcode == POSITION
             refuse(pos & ((np.abs(lat) > 90) | (np.abs(lon) > 180)),
                    "lat_deg/lon_deg outside [-90, 90] / [-180, 180]")
             refuse(has_rv & (np.abs(rv) > 2_000), "radial_velocity_mps beyond 2000 m/s")
 
         # exact repeats of an earlier row (same sensor, time and measurement): within this
-        # batch, and of the batches of the last ``dup_window_s`` seconds
-        ok = reason == ""
+        # batch, and of the batches of the last ``dup_window_s`` seconds.  A repeat has the
+        # time of the row it repeats, so only batches whose times overlap are searched.
+        ok = ~refused
         if ok.any():
             okr = np.nonzero(ok)[0]
-            keys = _row_hash(time[okr], z[okr], sidx[okr])
-            _, first = np.unique(keys, return_index=True)
-            dup = np.ones(okr.size, bool)
-            dup[first] = False
-            if self._recent:
-                dup |= np.isin(keys, np.concatenate([k for _, k in self._recent]))
+            t_ok = time[okr]
+            lo, hi = float(t_ok.min()), float(t_ok.max())
+            keys = _row_hash(t_ok, z[okr], sidx[okr])
+            dup = _repeats(keys)
+            for _, b_lo, b_hi, b_keys in self._recent:
+                if b_lo <= hi and b_hi >= lo:
+                    dup |= _member(keys, b_keys)
             mask = np.zeros(n, bool)
             mask[okr[dup]] = True
             refuse(mask, "duplicate of an earlier detection (same sensor, time and values)")
-            self._recent.append((float(np.nanmax(time[okr])), keys[~dup]))
-            horizon_t = self._recent[-1][0] - self.dup_window_s
-            self._recent = [(t, k) for t, k in self._recent if t >= horizon_t]
+            kept = ~dup
+            t_kept = t_ok[kept]
+            self._recent.append((hi, float(t_kept.min(initial=np.inf)),
+                                 float(t_kept.max(initial=-np.inf)), np.sort(keys[kept])))
+            horizon_t = hi - self.dup_window_s
+            self._recent = [b for b in self._recent if b[0] >= horizon_t]
 
-        bad = reason != ""
+        bad = refused
         self.quarantine.add(time[bad], sid[bad], kind_s[bad], rows[bad],
                             reason[bad].astype(str))
         good = np.nonzero(~bad)[0]

@@ -1,0 +1,848 @@
+"""Compiled (numba) kernels for the tracker's hot loops on constant-velocity tracks.
+
+Each kernel fuses, per (track, detection) pair, what the numpy path does in
+several batched passes, so that no ``(K, 6, 6)`` temporaries are formed:
+
+:func:`cv_radar_gate`
+    Predict the track to the detection's time (:class:`~skyfence.track.motion.
+    ConstantVelocity`), form the radar's predicted measurement, Jacobian and
+    innovation covariance (:class:`~skyfence.track.measurement.Radar3D` or
+    :class:`~skyfence.track.measurement.Radar2D`, with or without the radial
+    velocity), the wrapped residual and the squared Mahalanobis distance, as
+    ``motion.predict → filters.innovation → model.residual → filters.mahalanobis2``;
+    optionally (``exact=False``) skipping the pairs whose range or azimuth residual
+    alone already puts them outside the gate.
+:func:`cv_radar_update`
+    The same prediction and innovation followed by the EKF correction of
+    :func:`~skyfence.track.filters.ekf_correct` (Joseph form, symmetrised), or for
+    a detection older than its track the tracker's one-step-lag out-of-sequence
+    update.
+:func:`polar_candidates`
+    The coarse gate of a radar frame in range and azimuth (the pairs, in the same
+    order, of the tracker's sorted ``searchsorted`` windows).
+:func:`gnn_clusters`
+    Connected clusters of the gate graph and their optimal assignment, used by
+    :func:`skyfence.track.associate.gnn_assign`.
+
+The arithmetic follows the numpy code step by step without ``fastmath``, so the
+results agree with it to rounding (about 1e-12 relative; the tests ask 1e-9).
+Division by zero gives inf/NaN as in numpy (``error_model="numpy"``).
+
+Compilation: three compiled kernels (gate and update share one, so their common
+code is compiled once; the small helpers are inlined into it, which also spares
+a reference count per array per pair).  The machine code is cached on disk
+(``cache=True``, in ``__pycache__`` or ``NUMBA_CACHE_DIR``): the first call in a
+fresh environment compiles, for some seconds (``benchmarks/bench_kernels.py``
+reports how long), later processes load it in well under a second.  Each public
+function coerces its inputs to C-contiguous float64 / int64 / bool arrays, so
+each kernel is compiled for one signature only.
+"""
+
+from __future__ import annotations
+
+import math
+from time import perf_counter
+
+import numpy as np
+from numba import njit
+from numpy.typing import ArrayLike, NDArray
+
+__all__ = ["cv_radar_gate", "cv_radar_update", "gnn_clusters", "polar_candidates", "warm_up"]
+
+Array = NDArray[np.float64]
+
+_TWO_PI = 2.0 * math.pi
+_PI = math.pi
+_THIRD = 1.0 / 3.0  # motion._KinematicChain._noise_coef(0, 0) for CV
+_NO_GATE = np.full(5, np.inf)
+
+
+# ------------------------------------------------------------------ scalar helpers
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _mod(a: float, b: float) -> float:  # pragma: no cover - compiled
+    """``np.mod`` of floats: Python's ``%`` (the result has the sign of ``b``)."""
+    return a % b
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _wrap(a: float) -> float:  # pragma: no cover - compiled
+    """An angle difference wrapped to (−π, π] as ``MeasurementModel.residual`` does."""
+    return _PI - _mod(_PI - a, _TWO_PI)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _predict_cv(x: Array, P: Array, i: int, dt: float, q: float, qv: float, xp: Array,
+                Pp: Array) -> None:  # pragma: no cover - compiled
+    """Track ``i`` moved ``dt`` seconds: ``ConstantVelocity.predict`` for one state."""
+    for a in range(3):
+        xp[a] = x[i, a] + dt * x[i, a + 3]
+        xp[a + 3] = x[i, a + 3]
+    # F P Fᵀ by block rows, then block columns (as motion._KinematicChain.predict)
+    for r in range(6):
+        for c in range(6):
+            Pp[r, c] = P[i, r, c]
+    for r in range(3):
+        for c in range(6):
+            Pp[r, c] += dt * Pp[r + 3, c]
+    for r in range(6):
+        for c in range(3):
+            Pp[r, c] += dt * Pp[r, c + 3]
+    adt = abs(dt)
+    v00 = _THIRD * adt * (dt * dt)
+    v01 = 0.5 * adt * dt
+    v11 = 1.0 * adt
+    for a in range(3):
+        dens = qv if a == 2 else q
+        Pp[a, a] += v00 * dens
+        Pp[a, a + 3] += v01 * dens
+        Pp[a + 3, a] += v01 * dens
+        Pp[a + 3, a + 3] += v11 * dens
+    for r in range(6):
+        for c in range(r + 1, 6):
+            s = (Pp[r, c] + Pp[c, r]) * 0.5
+            Pp[r, c] = s
+            Pp[c, r] = s
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _radar(xp: Array, site: Array, rot: Array, elevation: bool, rv: bool, zhat: Array,
+           H: Array) -> int:  # pragma: no cover - compiled
+    """Predicted radar measurement and its Jacobian (``_Spherical.h`` / ``.jacobian``).
+
+    Fills ``zhat[:m]`` and ``H[:m, :]``; returns ``m``.
+    """
+    dp0 = xp[0] - site[0]
+    dp1 = xp[1] - site[1]
+    dp2 = xp[2] - site[2]
+    e = rot[0, 0] * dp0 + rot[0, 1] * dp1 + rot[0, 2] * dp2
+    n = rot[1, 0] * dp0 + rot[1, 1] * dp1 + rot[1, 2] * dp2
+    u = rot[2, 0] * dp0 + rot[2, 1] * dp1 + rot[2, 2] * dp2
+    rho2 = e * e + n * n
+    r2 = rho2 + u * u
+    r = math.sqrt(r2)
+    rho = math.sqrt(rho2)
+    # rows in sensor axes (G), then H = G @ rot
+    g0 = e / r
+    g1 = n / r
+    g2 = u / r
+    zhat[0] = r
+    az = _mod(math.atan2(e, n), _TWO_PI)
+    zhat[1] = 0.0 if az >= _TWO_PI else az
+    for c in range(6):
+        for row in range(4):
+            H[row, c] = 0.0
+    for c in range(3):
+        H[0, c] = g0 * rot[0, c] + g1 * rot[1, c] + g2 * rot[2, c]
+        H[1, c] = (n / rho2) * rot[0, c] + (-e / rho2) * rot[1, c]
+    m = 2
+    if elevation:
+        zhat[2] = math.atan2(u, rho)
+        den = r2 * rho
+        h0 = -u * e / den
+        h1 = -u * n / den
+        h2 = rho / r2
+        for c in range(3):
+            H[2, c] = h0 * rot[0, c] + h1 * rot[1, c] + h2 * rot[2, c]
+        m = 3
+    if rv:
+        vx = xp[3]
+        vy = xp[4]
+        vz = xp[5]
+        zhat[m] = (vx * dp0 + vy * dp1 + vz * dp2) / r
+        l0 = dp0 / r
+        l1 = dp1 / r
+        l2 = dp2 / r
+        rvl = l0 * vx + l1 * vy + l2 * vz
+        H[m, 0] = (vx - rvl * l0) / r
+        H[m, 1] = (vy - rvl * l1) / r
+        H[m, 2] = (vz - rvl * l2) / r
+        H[m, 3] = l0
+        H[m, 4] = l1
+        H[m, 5] = l2
+        m += 1
+    return m
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _marginal_bound(xp: Array, Pp: Array, site: Array, rot: Array, z: Array, sigma: Array,
+                    j: int) -> float:  # pragma: no cover - compiled
+    """A lower bound of ``νᵀ S⁻¹ ν`` from the range and azimuth residuals alone:
+    ``max(ν_r² / S_rr, ν_az² / S_az,az)`` (``νᵀ S⁻¹ ν >= ν_k² / S_kk`` for any component)."""
+    dp0 = xp[0] - site[0]
+    dp1 = xp[1] - site[1]
+    dp2 = xp[2] - site[2]
+    e = rot[0, 0] * dp0 + rot[0, 1] * dp1 + rot[0, 2] * dp2
+    n = rot[1, 0] * dp0 + rot[1, 1] * dp1 + rot[1, 2] * dp2
+    u = rot[2, 0] * dp0 + rot[2, 1] * dp1 + rot[2, 2] * dp2
+    rho2 = e * e + n * n
+    r = math.sqrt(rho2 + u * u)
+    az = _mod(math.atan2(e, n), _TWO_PI)
+    if az >= _TWO_PI:
+        az = 0.0
+    hr0 = (e * rot[0, 0] + n * rot[1, 0] + u * rot[2, 0]) / r
+    hr1 = (e * rot[0, 1] + n * rot[1, 1] + u * rot[2, 1]) / r
+    hr2 = (e * rot[0, 2] + n * rot[1, 2] + u * rot[2, 2]) / r
+    ha0 = (n * rot[0, 0] - e * rot[1, 0]) / rho2
+    ha1 = (n * rot[0, 1] - e * rot[1, 1]) / rho2
+    ha2 = (n * rot[0, 2] - e * rot[1, 2]) / rho2
+    s_rr = (hr0 * (Pp[0, 0] * hr0 + Pp[0, 1] * hr1 + Pp[0, 2] * hr2)
+            + hr1 * (Pp[1, 0] * hr0 + Pp[1, 1] * hr1 + Pp[1, 2] * hr2)
+            + hr2 * (Pp[2, 0] * hr0 + Pp[2, 1] * hr1 + Pp[2, 2] * hr2)
+            + sigma[j, 0] * sigma[j, 0])
+    s_aa = (ha0 * (Pp[0, 0] * ha0 + Pp[0, 1] * ha1 + Pp[0, 2] * ha2)
+            + ha1 * (Pp[1, 0] * ha0 + Pp[1, 1] * ha1 + Pp[1, 2] * ha2)
+            + ha2 * (Pp[2, 0] * ha0 + Pp[2, 1] * ha1 + Pp[2, 2] * ha2)
+            + sigma[j, 1] * sigma[j, 1])
+    nu_r = z[j, 0] - r
+    nu_a = _wrap(z[j, 1] - az)
+    return max(nu_r * nu_r / s_rr, nu_a * nu_a / s_aa)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _innovate(Pp: Array, H: Array, m: int, zhat: Array, z: Array, sigma: Array, j: int,
+              elevation: bool, PHt: Array, S: Array,
+              nu: Array) -> None:  # pragma: no cover - compiled
+    """``P Hᵀ``, ``S = H P Hᵀ + R`` (symmetrised) and the wrapped residual ``ν``.
+
+    The products run over all four rows of ``H`` (those past ``m`` are zero): loops of
+    fixed length, which the compiler unrolls.
+    """
+    for a in range(6):
+        for k in range(4):
+            s = 0.0
+            for b in range(6):
+                s += Pp[a, b] * H[k, b]
+            PHt[a, k] = s
+    for k in range(4):
+        for c in range(4):
+            s = 0.0
+            for a in range(6):
+                s += H[k, a] * PHt[a, c]
+            S[k, c] = s
+    for k in range(m):
+        S[k, k] += sigma[j, k] * sigma[j, k]
+    for k in range(m):
+        for c in range(k + 1, m):
+            s = (S[k, c] + S[c, k]) * 0.5
+            S[k, c] = s
+            S[c, k] = s
+    n_ang = 3 if elevation else 2  # range, azimuth(, elevation): angles are 1 (and 2)
+    for k in range(m):
+        d = z[j, k] - zhat[k]
+        if k >= 1 and k < n_ang:
+            d = _wrap(d)
+        nu[k] = d
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _ldl(S: Array, m: int, L: Array, D: Array) -> None:  # pragma: no cover - compiled
+    """``S = L D Lᵀ`` (unit lower ``L``), no pivoting: S is symmetric positive definite."""
+    for j in range(m):
+        d = S[j, j]
+        for k in range(j):
+            d -= L[j, k] * L[j, k] * D[k]
+        D[j] = d
+        L[j, j] = 1.0
+        for i in range(j + 1, m):
+            s = S[i, j]
+            for k in range(j):
+                s -= L[i, k] * L[j, k] * D[k]
+            L[i, j] = s / d
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _ldl_solve(L: Array, D: Array, m: int, b: Array) -> None:  # pragma: no cover - compiled
+    """Solve ``L D Lᵀ w = b`` in place."""
+    for i in range(m):
+        s = b[i]
+        for k in range(i):
+            s -= L[i, k] * b[k]
+        b[i] = s
+    for i in range(m):
+        b[i] /= D[i]
+    for i in range(m - 1, -1, -1):
+        s = b[i]
+        for k in range(i + 1, m):
+            s -= L[k, i] * b[k]
+        b[i] = s
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _mahalanobis2(L: Array, D: Array, m: int, nu: Array,
+                  y: Array) -> float:  # pragma: no cover - compiled
+    """``νᵀ S⁻¹ ν = yᵀ D⁻¹ y`` with ``L y = ν`` (``y`` scratch)."""
+    d2 = 0.0
+    for i in range(m):
+        s = nu[i]
+        for k in range(i):
+            s -= L[i, k] * y[k]
+        y[i] = s
+        d2 += s * s / D[i]
+    return d2
+
+
+# ------------------------------------------------------------------------ kernels
+
+
+@njit(cache=True, error_model="numpy")
+def _pair_kernel(x: Array, P: Array, t: Array, ti: NDArray[np.int64], di: NDArray[np.int64],
+                 time: Array, z: Array, sigma: Array, use_rv: NDArray[np.bool_],
+                 site: Array, rot: Array, q: float, qv: float, elevation: bool,
+                 gate: Array, update: bool, oosm: bool,
+                 exact: bool) -> tuple[Array, Array, Array, Array, Array]:  # pragma: no cover
+    """Gate (``update`` False: d2, cost) or update (x, P, t) of every pair: one kernel,
+    so that the shared prediction and innovation code is compiled once."""
+    k_pairs = ti.size
+    k_gate = 0 if update else k_pairs
+    k_upd = k_pairs if update else 0
+    d2 = np.empty(k_gate)
+    cost = np.empty(k_gate)
+    x_out = np.empty((k_upd, 6))
+    P_out = np.empty((k_upd, 6, 6))
+    t_out = np.empty(k_upd)
+    xp = np.empty(6)
+    Pp = np.empty((6, 6))
+    zhat = np.empty(4)
+    H = np.empty((4, 6))
+    PHt = np.empty((6, 4))
+    S = np.empty((4, 4))
+    nu = np.empty(4)
+    L = np.zeros((4, 4))
+    D = np.empty(4)
+    y = np.empty(4)
+    K = np.empty((6, 4))
+    w = np.empty(4)
+    ikh = np.empty((6, 6))
+    tmp = np.empty((6, 6))
+    out = np.empty((6, 6))
+    rr = np.empty(4)
+    for k in range(k_pairs):
+        i = ti[k]
+        j = di[k]
+        dt = time[j] - t[i]
+        _predict_cv(x, P, i, dt, q, qv, xp, Pp)
+        if not update and not exact:
+            m = (3 if elevation else 2) + (1 if use_rv[j] else 0)
+            g = gate[m]
+            lb = _marginal_bound(xp, Pp, site, rot, z, sigma, j)
+            if lb > g * (1.0 + 1e-6):
+                d2[k] = lb
+                cost[k] = np.inf
+                continue
+        m = _radar(xp, site, rot, elevation, use_rv[j], zhat, H)
+        _innovate(Pp, H, m, zhat, z, sigma, j, elevation, PHt, S, nu)
+        _ldl(S, m, L, D)
+        if not update:
+            v = _mahalanobis2(L, D, m, nu, y)
+            d2[k] = v
+            g = gate[m]
+            cost[k] = v - g if v <= g else np.inf
+            continue
+        if oosm and dt < 0.0:
+            # one-step-lag (Bar-Shalom B1): innovation at the retrodicted state, applied to
+            # the current one through the cross covariance P Fᵀ Hᵀ (F: the CV step by dt)
+            for a in range(6):
+                for c in range(m):
+                    s = 0.0
+                    for b in range(3):
+                        s += P[i, a, b] * H[c, b]
+                    for b in range(3, 6):
+                        s += P[i, a, b] * (H[c, b] + dt * H[c, b - 3])
+                    PHt[a, c] = s
+            for a in range(6):
+                for c in range(m):
+                    w[c] = PHt[a, c]
+                _ldl_solve(L, D, m, w)
+                for c in range(m):
+                    K[a, c] = w[c]
+            for a in range(6):
+                s = 0.0
+                for c in range(m):
+                    s += K[a, c] * nu[c]
+                x_out[k, a] = x[i, a] + s
+            for a in range(6):
+                for b in range(6):
+                    s = 0.0
+                    for c in range(m):
+                        s += K[a, c] * PHt[b, c]
+                    tmp[a, b] = P[i, a, b] - s
+            for a in range(6):
+                for b in range(6):
+                    P_out[k, a, b] = (tmp[a, b] + tmp[b, a]) * 0.5
+            t_out[k] = t[i]
+            continue
+        # K = P Hᵀ S⁻¹, row by row (S symmetric); columns past m stay zero
+        for a in range(6):
+            for c in range(m):
+                w[c] = PHt[a, c]
+            _ldl_solve(L, D, m, w)
+            for c in range(4):
+                K[a, c] = w[c] if c < m else 0.0
+        for c in range(4):
+            rr[c] = sigma[j, c] * sigma[j, c] if c < m else 0.0
+        for a in range(6):
+            s = 0.0
+            for c in range(m):
+                s += K[a, c] * nu[c]
+            x_out[k, a] = xp[a] + s
+        # Joseph form: (I - K H) P (I - K H)ᵀ + K R Kᵀ
+        for a in range(6):
+            for b in range(6):
+                s = 0.0
+                for c in range(4):
+                    s += K[a, c] * H[c, b]
+                ikh[a, b] = (1.0 if a == b else 0.0) - s
+        for a in range(6):
+            for b in range(6):
+                s = 0.0
+                for c in range(6):
+                    s += ikh[a, c] * Pp[c, b]
+                tmp[a, b] = s
+        for a in range(6):
+            for b in range(6):
+                s = 0.0
+                for c in range(6):
+                    s += tmp[a, c] * ikh[b, c]
+                kr = 0.0
+                for c in range(4):
+                    kr += K[a, c] * (rr[c] * K[b, c])
+                out[a, b] = s + kr
+        for a in range(6):
+            for b in range(6):
+                P_out[k, a, b] = (out[a, b] + out[b, a]) * 0.5
+        t_out[k] = time[j]
+    return d2, cost, x_out, P_out, t_out
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _less(a: float, b: float) -> bool:  # pragma: no cover - compiled
+    """numpy's sort order: NaN after every number."""
+    return a < b or (b != b and a == a)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _search(a: Array, v: float, right: bool) -> int:  # pragma: no cover - compiled
+    """``np.searchsorted(a, v, 'right' if right else 'left')`` (branch-free halving)."""
+    n = a.size
+    if n == 0:
+        return 0
+    base = 0
+    while n > 1:
+        half = n >> 1
+        x = a[base + half]
+        below = not _less(v, x) if right else _less(x, v)
+        base = base + half if below else base
+        n -= half
+    x = a[base]
+    below = not _less(v, x) if right else _less(x, v)
+    return base + 1 if below else base
+
+
+@njit(cache=True, error_model="numpy")
+def _polar_kernel(az_t: Array, r_t: Array, w_az: Array, w_r: Array, az_sorted: Array,
+                  r_sorted: Array, order: NDArray[np.int64]
+                  ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:  # pragma: no cover
+    k = az_sorted.size
+    n = az_t.size
+    # the plots' azimuths repeated one turn either side for the wrap at north
+    az3 = np.empty(3 * k)
+    for p in range(k):
+        a = az_sorted[p]
+        az3[p] = a - _TWO_PI
+        az3[k + p] = a
+        az3[2 * k + p] = a + _TWO_PI
+    lo = np.empty(n, np.int64)
+    hi = np.empty(n, np.int64)
+    total = 0
+    for i in range(n):
+        lo_i = _search(az3, az_t[i] - w_az[i], False)
+        a_ = _search(az3, az_t[i] + w_az[i], True)
+        hi_i = min(a_, lo_i + k)       # never the same plot twice
+        lo[i] = lo_i
+        hi[i] = max(hi_i, lo_i)
+        total += hi[i] - lo[i]
+    ti = np.empty(total, np.int64)
+    di = np.empty(total, np.int64)
+    c = 0
+    for i in range(n):
+        rt = r_t[i]
+        wr = w_r[i]
+        p = lo[i]
+        while p < hi[i]:
+            # the window in the tripled array, one turn (a run of plots) at a time
+            turn = p // k
+            q0 = p - turn * k
+            q1 = min(hi[i] - turn * k, k)
+            for q in range(q0, q1):
+                if abs(r_sorted[q] - rt) <= wr:
+                    ti[c] = i
+                    di[c] = order[q]
+                    c += 1
+            p = (turn + 1) * k
+    return ti[:c].copy(), di[:c].copy()
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _find(parent: NDArray[np.int64], v: int) -> int:  # pragma: no cover - compiled
+    while parent[v] != v:
+        parent[v] = parent[parent[v]]
+        v = parent[v]
+    return v
+
+
+@njit(cache=True, error_model="numpy")
+def _hungarian(a: Array, nr: int, nc: int, col_of: NDArray[np.int64]) -> None:  # pragma: no cover
+    """Minimum-cost assignment of every row of ``a[:nr, :nc]`` (``nr <= nc``) to a distinct
+    column: shortest augmenting paths with row and column potentials (Kuhn-Munkres).
+    ``col_of[r]`` receives row r's column."""
+    inf = np.inf
+    u = np.zeros(nr + 1)
+    v = np.zeros(nc + 1)
+    p = np.zeros(nc + 1, np.int64)       # p[j]: row (1-based) holding column j, 0 none
+    way = np.zeros(nc + 1, np.int64)
+    minv = np.empty(nc + 1)
+    used = np.empty(nc + 1, np.bool_)
+    for row in range(1, nr + 1):
+        p[0] = row
+        j0 = 0
+        minv[:] = inf
+        used[:] = False
+        while True:
+            used[j0] = True
+            i0 = p[j0]
+            delta = inf
+            j1 = 0
+            for j in range(1, nc + 1):
+                if not used[j]:
+                    cur = a[i0 - 1, j - 1] - u[i0] - v[j]
+                    if cur < minv[j]:
+                        minv[j] = cur
+                        way[j] = j0
+                    if minv[j] < delta:
+                        delta = minv[j]
+                        j1 = j
+            for j in range(nc + 1):
+                if used[j]:
+                    u[p[j]] += delta
+                    v[j] -= delta
+                else:
+                    minv[j] -= delta
+            j0 = j1
+            if p[j0] == 0:
+                break
+        while True:
+            j1 = way[j0]
+            p[j0] = p[j1]
+            j0 = j1
+            if j0 == 0:
+                break
+    for j in range(1, nc + 1):
+        if p[j] != 0:
+            col_of[p[j] - 1] = j - 1
+
+
+@njit(cache=True, error_model="numpy")
+def _gnn_kernel(ti: NDArray[np.int64], di: NDArray[np.int64], cost: Array, n_tracks: int,
+                n_dets: int) -> tuple[NDArray[np.bool_], NDArray[np.int64]]:  # pragma: no cover
+    n_pairs = ti.size
+    nodes = n_tracks + n_dets
+    parent = np.empty(nodes, np.int64)
+    for v in range(nodes):
+        parent[v] = v
+    for k in range(n_pairs):
+        a = _find(parent, ti[k])
+        b = _find(parent, n_tracks + di[k])
+        if a < b:
+            parent[b] = a
+        elif b < a:
+            parent[a] = b
+    # labels in the order of each cluster's smallest node (as scipy's connected_components)
+    label_of_root = np.empty(nodes, np.int64)
+    label_of_root[:] = -1
+    n_labels = 0
+    for v in range(nodes):
+        root = _find(parent, v)
+        if label_of_root[root] < 0:
+            label_of_root[root] = n_labels
+            n_labels += 1
+    cl = np.empty(n_pairs, np.int64)
+    count = np.zeros(n_labels + 1, np.int64)
+    for k in range(n_pairs):
+        c = label_of_root[_find(parent, ti[k])]
+        cl[k] = c
+        count[c + 1] += 1
+    for c in range(n_labels):
+        count[c + 1] += count[c]
+    order = np.empty(n_pairs, np.int64)          # pairs grouped by cluster, stable
+    fill = count[:n_labels].copy()
+    for k in range(n_pairs):
+        order[fill[cl[k]]] = k
+        fill[cl[k]] += 1
+    chosen = np.zeros(n_pairs, np.bool_)
+    loc_t = np.empty(n_tracks, np.int64)
+    loc_t[:] = -1
+    loc_d = np.empty(n_dets, np.int64)
+    loc_d[:] = -1
+    for c in range(n_labels):
+        a0 = count[c]
+        a1 = count[c + 1]
+        if a1 - a0 == 0:
+            continue
+        if a1 - a0 == 1:
+            k = order[a0]
+            chosen[k] = cost[k] < 0.0
+            continue
+        # local numbers of the cluster's tracks and detections
+        nt = 0
+        nd = 0
+        for s in range(a0, a1):
+            k = order[s]
+            if loc_t[ti[k]] < 0:
+                loc_t[ti[k]] = nt
+                nt += 1
+            if loc_d[di[k]] < 0:
+                loc_d[di[k]] = nd
+                nd += 1
+        if nt == 1 or nd == 1:
+            # a star: at most one pair can be taken, the cheapest
+            best = -1
+            for s in range(a0, a1):
+                k = order[s]
+                if cost[k] < 0.0 and (best < 0 or cost[k] < cost[best]):
+                    best = k
+            if best >= 0:
+                chosen[best] = True
+        else:
+            # dense problem, rows the smaller side; 0 = leave unassigned
+            flip = nt > nd
+            nr = nd if flip else nt
+            nc = nt if flip else nd
+            mat = np.zeros((nr, nc))
+            pair_at = np.empty((nr, nc), np.int64)
+            pair_at[:] = -1
+            for s in range(a0, a1):
+                k = order[s]
+                if cost[k] < 0.0:
+                    r = loc_d[di[k]] if flip else loc_t[ti[k]]
+                    col = loc_t[ti[k]] if flip else loc_d[di[k]]
+                    if cost[k] < mat[r, col]:
+                        mat[r, col] = cost[k]
+                        pair_at[r, col] = k
+            col_of = np.empty(nr, np.int64)
+            col_of[:] = -1
+            _hungarian(mat, nr, nc, col_of)
+            for r in range(nr):
+                col = col_of[r]
+                if col >= 0 and pair_at[r, col] >= 0:
+                    chosen[pair_at[r, col]] = True
+        for s in range(a0, a1):
+            k = order[s]
+            loc_t[ti[k]] = -1
+            loc_d[di[k]] = -1
+    return chosen, cl
+
+
+# --------------------------------------------------------------------- public API
+
+
+def _f8(a: ArrayLike) -> Array:
+    return np.ascontiguousarray(a, dtype=np.float64)
+
+
+def _i8(a: ArrayLike) -> NDArray[np.int64]:
+    return np.ascontiguousarray(a, dtype=np.int64)
+
+
+def _pair_args(x: ArrayLike, P: ArrayLike, t: ArrayLike, ti: ArrayLike, di: ArrayLike,
+               time: ArrayLike, z: ArrayLike, sigma: ArrayLike, use_rv: ArrayLike,
+               site: ArrayLike, rot: ArrayLike, elevation: bool, owner: str) -> tuple:
+    x, P, t = _f8(x), _f8(P), _f8(t)
+    ti, di = _i8(ti), _i8(di)
+    time, z, sigma = _f8(time), _f8(z), _f8(sigma)
+    use_rv = np.ascontiguousarray(use_rv, dtype=np.bool_)
+    site = _f8(site).reshape(3)
+    rot = _f8(rot).reshape(3, 3)
+    n, m = t.shape[0], time.shape[0]
+    if x.shape != (n, 6) or P.shape != (n, 6, 6):
+        raise ValueError(f"{owner} expects constant-velocity tracks x (N, 6), P (N, 6, 6) and "
+                         f"t (N,), got {x.shape}, {P.shape} and {t.shape}")
+    need = 3 if elevation else 2
+    if z.ndim != 2 or z.shape[0] != m or z.shape[1] < need + 1 or sigma.shape != z.shape \
+            or use_rv.shape != (m,):
+        raise ValueError(f"{owner} expects detections time (M,), z and sigma (M, >= {need + 1}) "
+                         f"and use_rv (M,), got {time.shape}, {z.shape}, {sigma.shape} and "
+                         f"{use_rv.shape}")
+    if ti.shape != di.shape or ti.ndim != 1:
+        raise ValueError(f"{owner} expects pair indices ti, di of one shape (K,), got "
+                         f"{ti.shape} and {di.shape}")
+    if ti.size and (ti.min() < 0 or ti.max() >= n or di.min() < 0 or di.max() >= m):
+        raise ValueError(f"{owner}: a pair index is out of range ({n} tracks, {m} detections)")
+    return x, P, t, ti, di, time, z, sigma, use_rv, site, rot
+
+
+def cv_radar_gate(x: ArrayLike, P: ArrayLike, t: ArrayLike, ti: ArrayLike, di: ArrayLike,
+                  time: ArrayLike, z: ArrayLike, sigma: ArrayLike, use_rv: ArrayLike,
+                  site: ArrayLike, rot: ArrayLike, q: float, q_vertical: float,
+                  gate: ArrayLike, *, elevation: bool = True,
+                  exact: bool = True) -> tuple[Array, Array]:
+    """Exact gate of (track, detection) pairs of one radar: CV prediction + EKF innovation.
+
+    For pair ``k`` the track ``ti[k]`` is predicted from ``t[ti[k]]`` to
+    ``time[di[k]]`` (any sign) with ``ConstantVelocity(q, q_vertical)``; then
+    ``d2 = νᵀ S⁻¹ ν`` with ``ν = residual(z, h(x))`` and ``S = H P Hᵀ + R``, as
+    ``filters.innovation`` / ``model.residual`` / ``filters.mahalanobis2`` give.
+
+    Parameters
+    ----------
+    x, P, t : (N, 6), (N, 6, 6), (N,) float
+        Track states, covariances and state times (the whole track table).
+    ti, di : (K,) int
+        The pairs: track rows and detection rows.
+    time : (M,) float
+        Detection times.
+    z, sigma : (M, >= 4) float
+        Measurements and their 1-sigma errors in ``DetectionBatch`` layout: with
+        ``elevation`` ``[range, azimuth, elevation, radial velocity]`` (Radar3D),
+        else ``[range, azimuth, radial velocity]`` (Radar2D); radians, SI units.
+    use_rv : (M,) bool
+        Whether each detection's radial velocity is used (``has_rv & use_radial_velocity``).
+    site, rot : (3,), (3, 3) float
+        The radar's site in the tracking frame and its rotation to sensor ENU axes.
+    q, q_vertical : float
+        White-acceleration densities of the CV model (horizontal, vertical).
+    gate : (5,) float
+        Chi-square gate by measurement dimension: ``gate[m]`` for an ``m``-vector.
+    elevation : bool
+        Radar3D (True) or Radar2D (False).
+    exact : bool
+        With False a pair whose range or azimuth residual alone puts it outside the
+        gate (``ν_k² / S_kk > gate[m]``, a lower bound of ``d2``) skips the rest of
+        the work and gets that bound as its ``d2``: ``cost`` is the same either way,
+        and a third faster to get when most candidates fall outside (as from the
+        coarse gate).
+
+    Returns
+    -------
+    d2 : (K,) float
+        Squared Mahalanobis distances (NaN where the geometry is degenerate; with
+        ``exact=False`` a lower bound above the gate for some pairs outside it).
+    cost : (K,) float
+        ``d2 - gate[m]`` inside the gate, ``inf`` outside (and for NaN).
+    """
+    args = _pair_args(x, P, t, ti, di, time, z, sigma, use_rv, site, rot, elevation,
+                      "cv_radar_gate")
+    g = _f8(gate)
+    if g.shape != (5,):
+        raise ValueError(f"cv_radar_gate expects gate thresholds of shape (5,), got {g.shape}")
+    d2, cost, _, _, _ = _pair_kernel(*args, float(q), float(q_vertical), bool(elevation), g,
+                                     False, False, bool(exact))
+    return d2, cost
+
+
+def cv_radar_update(x: ArrayLike, P: ArrayLike, t: ArrayLike, ti: ArrayLike, di: ArrayLike,
+                    time: ArrayLike, z: ArrayLike, sigma: ArrayLike, use_rv: ArrayLike,
+                    site: ArrayLike, rot: ArrayLike, q: float, q_vertical: float, *,
+                    elevation: bool = True,
+                    oosm: bool = True) -> tuple[Array, Array, Array]:
+    """EKF update of assigned (track, detection) pairs of one radar, prediction included.
+
+    Arguments as for :func:`cv_radar_gate` (the pairs are now the assigned ones,
+    each track at most once).  A pair whose detection is not older than its
+    track is predicted to the detection's time and corrected as
+    ``filters.ekf_correct`` does (Joseph form, symmetrised).  With ``oosm`` a
+    pair whose detection is older than its track (``time[di] < t[ti]``) gets
+    the tracker's one-step-lag out-of-sequence update instead: innovation at
+    the retrodicted state, correction of the current state through the cross
+    covariance ``P Fᵀ Hᵀ``, the state time unchanged; without ``oosm`` it is
+    retrodicted and updated like the others.
+
+    Returns
+    -------
+    x_new : (K, 6) float
+    P_new : (K, 6, 6) float
+    t_new : (K,) float
+        The time of each new state: the detection's, or the track's for an
+        out-of-sequence update.
+    """
+    args = _pair_args(x, P, t, ti, di, time, z, sigma, use_rv, site, rot, elevation,
+                      "cv_radar_update")
+    _, _, x_new, P_new, t_new = _pair_kernel(*args, float(q), float(q_vertical),
+                                             bool(elevation), _NO_GATE, True, bool(oosm),
+                                             True)
+    return x_new, P_new, t_new
+
+
+def polar_candidates(az_t: ArrayLike, r_t: ArrayLike, w_az: ArrayLike, w_r: ArrayLike,
+                     az_d: ArrayLike, r_d: ArrayLike) -> tuple[NDArray[np.int64],
+                                                               NDArray[np.int64]]:
+    """Coarse gate of a radar frame in its own range and azimuth.
+
+    Track ``i`` (azimuth ``az_t[i]`` in [0, 2π), range ``r_t[i]``) takes every
+    plot ``j`` with azimuth ``az_d[j] mod 2π`` within ``w_az[i]`` of it (across
+    north too, each plot at most once, ``w_az <= π``) and range within
+    ``w_r[i]``: the pair set of ``Tracker._candidates_polar``'s sorted
+    ``searchsorted`` windows, for the same windows.
+
+    Returns
+    -------
+    ti, di : (K,) int64
+        Pairs by track, then by plot azimuth (the numpy version's order).
+    """
+    az_t, r_t, w_az, w_r = _f8(az_t), _f8(r_t), _f8(w_az), _f8(w_r)
+    az_d, r_d = _f8(az_d), _f8(r_d)
+    n, k = az_t.shape[0], az_d.shape[0]
+    if az_t.ndim != 1 or r_t.shape != (n,) or w_az.shape != (n,) or w_r.shape != (n,) \
+            or az_d.ndim != 1 or r_d.shape != (k,):
+        raise ValueError("polar_candidates expects 1-d track arrays of one length and 1-d plot "
+                         "arrays of one length")
+    # sorted here, by numpy's own argsort: the pairs come in the numpy version's order
+    az = az_d % (2.0 * np.pi)
+    order = np.argsort(az)
+    return _polar_kernel(az_t, r_t, w_az, w_r, az[order], r_d[order], _i8(order))
+
+
+def gnn_clusters(ti: ArrayLike, di: ArrayLike, cost: ArrayLike, n_tracks: int,
+                 n_dets: int) -> tuple[NDArray[np.bool_], NDArray[np.int64]]:
+    """Clusters of a gate graph and the optimal assignment within each.
+
+    Returns a (P,) bool array, True for the chosen pairs (each track and each
+    detection at most once, minimising the sum of the negative costs taken), and
+    the (P,) cluster label of every pair (numbered by each cluster's smallest
+    node, tracks ``0..n_tracks-1`` before detections).  See
+    :func:`skyfence.track.associate.gnn_assign`.
+    """
+    ti, di, c = _i8(ti), _i8(di), _f8(cost)
+    if ti.ndim != 1 or di.shape != ti.shape or c.shape != ti.shape:
+        raise ValueError(f"gnn_clusters expects pair arrays of one shape (P,), got {ti.shape}, "
+                         f"{di.shape} and {c.shape}")
+    if ti.size and (ti.min() < 0 or ti.max() >= n_tracks or di.min() < 0
+                    or di.max() >= n_dets):
+        raise ValueError(f"gnn_clusters: a pair index is out of range ({n_tracks} tracks, "
+                         f"{n_dets} detections)")
+    return _gnn_kernel(ti, di, c, int(n_tracks), int(n_dets))
+
+
+def warm_up() -> float:
+    """Compile (or load from the cache) every kernel now, on tiny inputs; returns seconds.
+
+    The first call of a kernel in a process costs that time once (a cache load: a
+    fraction of a second; a compilation with a cold cache: seconds); a tracker can
+    pay it when it is built instead of in its first radar frame.
+    """
+    start = perf_counter()
+    n = 2
+    x = np.zeros((n, 6))
+    x[:, 0] = 1_000.0
+    P = np.zeros((n, 6, 6))
+    P[:] = np.eye(6)
+    t = np.zeros(n)
+    z = np.ones((n, 4))
+    idx = np.arange(n, dtype=np.int64)
+    use = np.ones(n, np.bool_)
+    cv_radar_gate(x, P, t, idx, idx, t, z, z, use, np.zeros(3), np.eye(3), 1.0, 1.0, _NO_GATE)
+    cv_radar_update(x, P, t, idx, idx, t, z, z, use, np.zeros(3), np.eye(3), 1.0, 1.0)
+    polar_candidates(t, t, t, t, t, t)
+    gnn_clusters(idx, idx, -np.ones(n), n, n)
+    return perf_counter() - start
