@@ -29,7 +29,7 @@ from scipy.stats import chi2
 from skyfence.config.sensors import SensorDeployment
 from skyfence.geo.geodesy import enu2geodetic
 from skyfence.model.schema import TRACK_COLUMNS, TRACK_STATUSES
-from skyfence.track import filters, measurement, motion
+from skyfence.track import filters, kernels, measurement, motion
 from skyfence.track.associate import gnn_assign
 from skyfence.track.config import TrackerConfig
 from skyfence.track.imm import IMM, uniform_transition
@@ -150,6 +150,12 @@ class Tracker:
         self._gate = {m: float(chi2.ppf(self.cfg.gate_probability, m)) for m in range(1, 5)}
         if self.cfg.association == "jpda":
             self._pd, self._clutter = self._jpda_sensor_figures()
+        #: radar frames of a CV EKF tracker with GNN go through the compiled kernels
+        self._fast = (self.imm is None and self.cfg.motion == "cv" and self.cfg.filter == "ekf"
+                      and self.cfg.association == "gnn")
+        self._gates = np.array([np.inf] + [self._gate[m] for m in range(1, 5)])
+        if self._fast:
+            kernels.warm_up()
 
     def _jpda_sensor_figures(self) -> tuple[np.ndarray, dict[tuple[int, bool], float]]:
         """Per sensor the detection probability and, per (sensor, with radial velocity),
@@ -231,7 +237,29 @@ class Tracker:
         chosen = np.empty(0, np.int64)
         jpda_updated = np.empty(0, np.int64)
         gated_dets = np.zeros(len(fr), bool)
-        if ti.size:
+        fast = self._fast and kind in (RADAR3D, RADAR2D)
+        if ti.size and fast:
+            # the same gate and update as below, compiled, pair by pair (kernels)
+            assert isinstance(self.motion, motion.ConstantVelocity)
+            rv_det = fr.has_rv & self._use_rv
+            _, cost = kernels.cv_radar_gate(tr.x, tr.P, tr.t, ti, di, fr.time, fr.z, fr.sigma,
+                                            rv_det, site, rot, self.motion.q,
+                                            self.motion.q_vertical, self._gates,
+                                            elevation=kind == RADAR3D, exact=False)
+            ok = np.isfinite(cost)
+            ti, di, cost = ti[ok], di[ok], cost[ok]
+            gated_dets[di] = True
+            chosen = self._assign(ti, di, cost, n, len(fr), np.zeros(len(fr), bool),
+                                  tr.status[ti] != TENTATIVE)
+            if chosen.size:
+                idx, dj = ti[chosen], di[chosen]
+                x, P, t_new = kernels.cv_radar_update(tr.x, tr.P, tr.t, idx, dj, fr.time, fr.z,
+                                                      fr.sigma, rv_det, site, rot,
+                                                      self.motion.q, self.motion.q_vertical,
+                                                      elevation=kind == RADAR3D)
+                tr.x[idx], tr.P[idx], tr.t[idx] = x, P, t_new
+                self._mark_hits(idx, fr.time[dj], s)
+        elif ti.size:
             # exact gate: predict each candidate pair to its detection's time
             dt = fr.time[di] - tr.t[ti]
             xp, Pp, per_model = self._predict(ti, dt)
@@ -275,12 +303,7 @@ class Tracker:
                     jpda_updated = upd
                     by_gnn = firm & ~jp & ~np.isin(ti, upd)
             gated_dets[di] = True           # a plot inside any gate never starts a track
-            first, _ = gnn_assign(ti[by_gnn], di[by_gnn], cost[by_gnn], n, len(fr))
-            first = np.flatnonzero(by_gnn)[first]
-            taken[di[first]] = True
-            rest = np.flatnonzero(~firm & ~taken[di])
-            second, _ = gnn_assign(ti[rest], di[rest], cost[rest], n, len(fr))
-            chosen = np.concatenate([first, rest[second]])
+            chosen = self._assign(ti, di, cost, n, len(fr), taken, by_gnn, firm)
             if chosen.size:
                 self._apply(fr, kind, s, ti[chosen], di[chosen], xp[chosen], Pp[chosen],
                             rv[chosen], at[chosen], gated,
@@ -303,6 +326,33 @@ class Tracker:
         if kind in (RADAR3D, RADAR2D, POSITION) and placed is not None:
             free = np.flatnonzero(~gated_dets)
             self._initiate(fr.take(free), kind, s, placed[0][free], placed[1][free])
+
+    @staticmethod
+    def _assign(ti: np.ndarray, di: np.ndarray, cost: np.ndarray, n: int, k: int,
+                taken: np.ndarray, by_gnn: np.ndarray,
+                firm: np.ndarray | None = None) -> np.ndarray:
+        """GNN in two stages: the firm (confirmed, coasting) tracks of pairs ``by_gnn`` choose
+        first, then tentative tracks take what is left (one assignment for all would let an
+        uncertain new track steal a plot and grow into a duplicate).  ``taken`` marks the
+        detections already used (updated in place).  Returns the chosen pairs."""
+        firm = by_gnn if firm is None else firm
+        first, _ = gnn_assign(ti[by_gnn], di[by_gnn], cost[by_gnn], n, k)
+        first = np.flatnonzero(by_gnn)[first]
+        taken[di[first]] = True
+        rest = np.flatnonzero(~firm & ~taken[di])
+        second, _ = gnn_assign(ti[rest], di[rest], cost[rest], n, k)
+        return np.concatenate([first, rest[second]])
+
+    def _mark_hits(self, idx: np.ndarray, t_det: np.ndarray, s: int) -> None:
+        """Book-keeping of tracks ``idx`` updated by sensor ``s`` with detections of ``t_det``."""
+        tr = self.tracks
+        tr.t_update[idx] = np.maximum(tr.t_update[idx], t_det)
+        tr.hits[idx] += 1
+        tr.last_sensor[idx] = s
+        tr.seen_by[idx] |= np.uint64(1) << np.uint64(s % 64)
+        self.stats.assigned += idx.size
+        # a coasting track that is seen again is confirmed again
+        tr.status[idx[tr.status[idx] == COASTING]] = CONFIRMED
 
     def _predict(self, ti: np.ndarray, dt: np.ndarray
                  ) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, ...] | None]:
@@ -370,9 +420,8 @@ class Tracker:
         A radar's error ellipse is long across the beam and thin in range, so a
         sphere around each plot would catch many tracks at long range.  Instead the
         plots are sorted by azimuth; each track takes the plots inside its azimuth
-        window (one ``searchsorted``), then those inside its range window.
+        window (one bisection), then those inside its range window.
         """
-        tr = self.tracks
         local = np.einsum("ij,kj->ki", self.ingest.rot[s], pos_t - self.ingest.site[s])
         r_t = np.linalg.norm(local, axis=1)
         az_t = np.arctan2(local[:, 0], local[:, 1]) % (2 * np.pi)
@@ -383,22 +432,9 @@ class Tracker:
         with np.errstate(divide="ignore", invalid="ignore"):
             w_az = g * np.sqrt(s_az**2 + (sig_t / r_t) ** 2) + move / r_t
         w_az = np.where(np.isfinite(w_az), np.minimum(w_az, np.pi), np.pi)
-        # plots sorted by azimuth, repeated one turn either side for the wrap at north
-        az_d = fr.z[:, 1] % (2 * np.pi)
-        order = np.argsort(az_d)
-        k = order.size
-        az3 = np.concatenate([az_d[order] - 2 * np.pi, az_d[order], az_d[order] + 2 * np.pi])
-        idx3 = np.concatenate([order, order, order])
-        lo = np.searchsorted(az3, az_t - w_az, "left")
-        hi = np.searchsorted(az3, az_t + w_az, "right")
-        hi = np.minimum(hi, lo + k)  # never the same plot twice
-        counts = hi - lo
-        total = int(counts.sum())
-        ti = np.repeat(np.arange(len(tr)), counts)
-        offs = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
-        di = idx3[np.repeat(lo, counts) + offs]
-        near = np.abs(fr.z[di, 0] - r_t[ti]) <= w_r[ti]
-        return ti[near], di[near]
+        # plots sorted by azimuth, each track's azimuth window found by bisection, then
+        # its range window (compiled: kernels.polar_candidates)
+        return kernels.polar_candidates(az_t, r_t, w_az, w_r, fr.z[:, 1], fr.z[:, 0])
 
     def _detection_positions(self, b: DetectionBatch
                              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -481,13 +517,7 @@ class Tracker:
             tr.x[idx] = x
             tr.P[idx] = P
             tr.t[idx] = t_det
-            tr.t_update[idx] = np.maximum(tr.t_update[idx], fr.time[di[sel]])
-            tr.hits[idx] += 1
-            tr.last_sensor[idx] = s
-            tr.seen_by[idx] |= np.uint64(1) << np.uint64(s % 64)
-        self.stats.assigned += ti.size
-        # a coasting track that is seen again is confirmed again
-        tr.status[ti[tr.status[ti] == COASTING]] = CONFIRMED
+            self._mark_hits(idx, fr.time[di[sel]], s)
 
     def _jpda(self, fr: DetectionBatch, kind: int, s: int, ti: np.ndarray, di: np.ndarray,
               rv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -527,13 +557,8 @@ class Tracker:
         tr.x[upd], tr.P[upd], tr.t[upd] = x, P, t_q
         # a track whose detection is more likely missing than among these has not been
         # seen: its state is updated, but it earns no hit and ages towards coasting
-        hit = upd[w.beta0 < 0.5]
-        tr.t_update[hit] = np.maximum(tr.t_update[hit], t_q[w.beta0 < 0.5])
-        tr.hits[hit] += 1
-        tr.last_sensor[hit] = s
-        tr.seen_by[hit] |= np.uint64(1) << np.uint64(s % 64)
-        tr.status[hit[tr.status[hit] == COASTING]] = CONFIRMED
-        self.stats.assigned += hit.size
+        seen = w.beta0 < 0.5
+        self._mark_hits(upd[seen], t_q[seen], s)
         owned = np.bincount(di, w.beta, minlength=len(fr)) >= 0.5
         return upd, owned
 
