@@ -32,6 +32,8 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_sim.py
 	$(BIN)/python benchmarks/bench_geo.py
 	$(BIN)/python benchmarks/bench_filters.py
+	$(BIN)/python benchmarks/bench_kernels.py
+	$(BIN)/python benchmarks/bench_jpda.py
 	$(BIN)/python benchmarks/bench_tracker.py
 
 lint: $(STAMP)
