@@ -93,10 +93,16 @@ def test_track_a_simulated_recording(tmp_path: Path) -> None:
     table = read_table(tracks)
     assert list(table)[:4] == ["time", "track_id", "status", "lat_deg"]
     assert (tmp_path / "tracks.quarantine.parquet").exists()
-    # a scenario file may stand in for the sensors file
+    # a scenario file may stand in for the sensors file; an IMM config; smoothed tracks
+    cfg = tmp_path / "imm.toml"
+    cfg.write_text('[tracker]\nmotion = "imm"\n', "utf-8")
+    smooth = tmp_path / "smoothed.parquet"
     res = runner.invoke(app, ["track", "--sensors", str(out / "scenario.toml"), "--detections",
-                              str(out / "detections.csv"), "--out", str(tracks), "--json"])
+                              str(out / "detections.csv"), "--out", str(tracks), "--config",
+                              str(cfg), "--smoothed", str(smooth), "--json"])
     assert res.exit_code == 0, res.output
+    sm = read_table(smooth)
+    assert sm["time"].size > 0 and set(sm["status"]) <= {"confirmed", "coasting"}
 
 
 def test_eval_prints_figures_as_json(tmp_path: Path) -> None:
@@ -107,7 +113,41 @@ def test_eval_prints_figures_as_json(tmp_path: Path) -> None:
     data = json.loads(res.stdout)
     assert data["runs"] == 1
     assert set(data["summary"]) >= {"gospa_mean_m", "probability_of_update", "id_swaps",
-                                    "false_tracks", "position_rmse_m"}
+                                    "false_tracks", "position_rmse_m", "pcrlb_rmse_m",
+                                    "rmse_over_pcrlb"}
+    run = data["per_run"][0]
+    assert run["pcrlb_rmse_m"] > 0.0 and run["rmse_over_pcrlb"] > 0.0
+    assert data["summary"]["pcrlb_rmse_m"]["mean"] == pytest.approx(run["pcrlb_rmse_m"])
+    assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_eval_table_shows_the_bound(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import numpy as np
+
+    from skyfence.eval import harness
+
+    def fake(sc, runs, cfg, duration_s=None, progress=None):  # noqa: ANN001, ANN202
+        t = 1e9 + np.arange(100.0)
+        out = []
+        for k in range(runs):
+            figures = {name: 1.0 for name in harness.RunScore.__dataclass_fields__
+                       if name != "series"}
+            figures.update(seed=k, pcrlb_rmse_m=12.5 + k, rmse_over_pcrlb=1.75)
+            series = {"time": t, "gospa": np.full(100, 40.0), "n_truth": np.ones(100),
+                      "n_missed": np.zeros(100), "n_false": np.zeros(100),
+                      "localisation": np.zeros(100), "bound_time": t[10:],
+                      "bound_rmse_m": np.full(90, 20.0), "bound_pcrlb_m": np.full(90, 12.5),
+                      "bound_n": np.ones(90, np.int64)}
+            out.append(harness.RunScore(**figures, series=series))
+        return out
+
+    monkeypatch.setattr(harness, "evaluate", fake)
+    png = tmp_path / "e.png"
+    res = runner.invoke(app, ["eval", "jonava-gerbera", "--runs", "2", "--plot", str(png)])
+    assert res.exit_code == 0, res.output
+    row = next(line for line in res.output.splitlines() if "pcrlb_rmse_m" in line)
+    assert [c.strip() for c in row.split("│")[2:5]] == ["13", "12.5", "13.5"]
+    assert "rmse_over_pcrlb" in res.output
     assert png.read_bytes()[:4] == b"\x89PNG"
 
 

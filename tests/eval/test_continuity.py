@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy.optimize import linear_sum_assignment
+from scipy.spatial.distance import cdist
 
 from skyfence.errors import DataError
 from skyfence.eval.continuity import associate_updates, track_continuity
@@ -193,3 +195,110 @@ def test_bad_input() -> None:
     del tracks["track_id"]
     with pytest.raises(DataError, match="track table has no column 'track_id'"):
         track_continuity(_truth(), tracks, gate_m=10.0)
+
+
+# ------------------------------------------------- sparse association vs a dense reference
+
+
+def _dense_reference(truth: dict[str, np.ndarray], tracks: dict[str, np.ndarray],
+                     gate_m: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The association written out plainly: at each update time, every counted update
+    against every target alive then (np.interp of its rows), one dense assignment of
+    min(d, gate)², pairs below the gate kept.  Also returns how crowded it was: updates
+    with two or more targets inside the gate, targets with two or more updates."""
+    ids = np.unique(truth["truth_id"])
+    cols = ("east_m", "north_m", "up_m")
+    index = np.full(tracks["time"].size, -1)
+    dist = np.full(tracks["time"].size, np.nan)
+    crowd = np.zeros(2, dtype=int)
+    for t in np.unique(tracks["time"]):
+        rows = np.nonzero(tracks["time"] == t)[0]
+        alive, pos = [], []
+        for n, i in enumerate(ids):
+            own = truth["truth_id"] == i
+            tt = truth["time"][own]
+            if tt.min() <= t <= tt.max():
+                o = np.argsort(tt)
+                alive.append(n)
+                pos.append([np.interp(t, tt[o], truth[c][own][o]) for c in cols])
+        if not alive:
+            continue
+        y = np.stack([tracks[c][rows] for c in cols], axis=1)
+        d = cdist(y, np.array(pos))
+        ri, ci = linear_sum_assignment(np.minimum(d, gate_m) ** 2)
+        keep = d[ri, ci] < gate_m
+        index[rows[ri[keep]]] = np.array(alive)[ci[keep]]
+        dist[rows[ri[keep]]] = d[ri[keep], ci[keep]]
+        crowd += [np.count_nonzero((d < gate_m).sum(axis=1) >= 2),
+                  np.count_nonzero((d < gate_m).sum(axis=0) >= 2)]
+    return index, dist, crowd
+
+
+def _random_case(rng: np.random.Generator) -> tuple[dict, dict, float]:
+    """Crowded clusters (several updates and targets in one gate), far-away targets and
+    updates (their pairs all tie at the gate in the dense problem), targets nobody
+    updates, false updates; each target sampled at its own irregular times."""
+    gate = 50.0
+    n_targets = int(rng.integers(5, 30))
+    centres = rng.uniform(-5000.0, 5000.0, (4, 3))
+    truth = {k: [] for k in ("time", "truth_id", "east_m", "north_m", "up_m")}
+    for n in range(n_targets):
+        start = rng.uniform(0.0, 10.0)
+        times = np.sort(start + np.unique(np.round(rng.uniform(0.0, 15.0, rng.integers(1, 8)),
+                                                   1)))
+        p0 = centres[rng.integers(4)] + rng.normal(0.0, 30.0, 3)
+        if rng.uniform() < 0.2:
+            p0 = rng.uniform(-50_000.0, 50_000.0, 3)  # far from everything
+        v = rng.normal(0.0, 2.0, 3)
+        p = p0 + v * (times - start)[:, None] + rng.normal(0.0, 3.0, (times.size, 3))
+        truth["time"].append(times)
+        truth["truth_id"].append(np.full(times.size, 100 + 7 * n))
+        for j, c in enumerate(("east_m", "north_m", "up_m")):
+            truth[c].append(p[:, j])
+    truth = {k: np.concatenate(v) for k, v in truth.items()}
+    # Updates at a few shared times (many per time), near targets or anywhere.
+    n_upd = int(rng.integers(10, 120))
+    grid = np.round(rng.uniform(0.0, 26.0, 8), 1)
+    t_upd = grid[rng.integers(grid.size, size=n_upd)]
+    near = truth["time"].size and rng.integers(truth["time"].size, size=n_upd)
+    y = np.stack([truth[c][near] for c in ("east_m", "north_m", "up_m")], axis=1)
+    y += rng.normal(0.0, 20.0, y.shape)
+    lost = rng.uniform(size=n_upd) < 0.25
+    y[lost] = rng.uniform(-20_000.0, 20_000.0, (int(lost.sum()), 3))
+    tracks = {"time": t_upd, "track_id": rng.integers(0, 40, n_upd),
+              "status": np.where(rng.uniform(size=n_upd) < 0.85, "confirmed", "tentative"),
+              "east_m": y[:, 0], "north_m": y[:, 1], "up_m": y[:, 2]}
+    return truth, tracks, gate
+
+
+def test_sparse_association_equals_the_dense_one_on_random_cases() -> None:
+    rng = np.random.default_rng(20251126)
+    crowd = np.zeros(2, dtype=int)
+    for _ in range(150):
+        truth, tracks, gate = _random_case(rng)
+        a = associate_updates(truth, tracks, gate_m=gate)
+        confirmed = tracks["status"] == "confirmed"
+        ref_index, ref_dist, ref_crowd = _dense_reference(
+            truth, {k: v[confirmed] for k, v in tracks.items()}, gate)
+        index = np.full(tracks["time"].size, -1)
+        index[confirmed] = ref_index
+        dist = np.full(tracks["time"].size, np.nan)
+        dist[confirmed] = ref_dist
+        np.testing.assert_array_equal(a.truth_index, index)
+        np.testing.assert_allclose(a.distance_m, dist, rtol=1e-9, atol=1e-9)
+        np.testing.assert_array_equal(a.counted, confirmed)
+        crowd += ref_crowd
+    # the cases did exercise updates sharing a gate and targets with several updates in it
+    assert (crowd > 100).all(), crowd
+
+
+def test_exact_tie_keeps_one_of_the_equal_optimal_assignments() -> None:
+    # Two targets 10 m apart, two updates on the perpendicular bisector: both ways of
+    # pairing them cost the same; either is an answer, both pairs are kept.
+    truth = {"time": np.zeros(2), "truth_id": np.array([1, 2]), "east_m": np.array([0.0, 10.0]),
+             "north_m": np.zeros(2), "up_m": np.zeros(2)}
+    tracks = {"time": np.zeros(3), "east_m": np.array([5.0, 5.0, 9000.0]),
+              "north_m": np.array([1.0, -1.0, 0.0]), "up_m": np.zeros(3)}
+    a = associate_updates(truth, tracks, gate_m=20.0)
+    assert sorted(a.truth_index[:2].tolist()) == [0, 1] and a.truth_index[2] == -1
+    np.testing.assert_allclose(a.distance_m[:2], np.sqrt(26.0))

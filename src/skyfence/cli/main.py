@@ -218,11 +218,13 @@ def eval_cmd(
     runs: Annotated[int, typer.Option("--runs", min=1, help="Monte-Carlo runs (seeds).")] = 5,
     config: Annotated[Path | None, typer.Option("--config", help="Tracker TOML.")] = None,
     duration: Annotated[float | None, typer.Option(help="Override the duration (s).")] = None,
-    plot_out: Annotated[Path | None, typer.Option("--plot", help="PNG of GOSPA over time "
-                                                  "(default: eval-SCENARIO.png).")] = None,
+    plot_out: Annotated[Path | None, typer.Option("--plot", help="PNG of GOSPA and of RMSE "
+                                                  "vs PCRLB over time (default: "
+                                                  "eval-SCENARIO.png).")] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Simulate, track and score a scenario over several seeds: GOSPA, continuity, RMSE."""
+    """Simulate, track and score a scenario over several seeds: GOSPA, continuity, RMSE
+    and RMSE against the posterior Cramér–Rao bound (PCRLB)."""
     from skyfence.eval.harness import evaluate
     from skyfence.eval.report import plot_runs, summarise
     from skyfence.sim.scenario import load_scenario

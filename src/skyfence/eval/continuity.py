@@ -10,7 +10,16 @@ Association
     (:func:`scipy.optimize.linear_sum_assignment`, minimising the sum of squared
     distances), and a pair is kept only if its distance is below ``gate_m``.
     An update is associated with at most one target, a target with at most one
-    update per time.
+    update per time.  Where several assignments are equally good (exact ties),
+    which one is kept is not specified.
+
+    The assignment is computed sparsely, with the same result: the pairs within
+    ``gate_m`` are found with a k-d tree over all times at once
+    (:class:`scipy.spatial.cKDTree`), and the problem is solved one connected
+    component of those pairs at a time (lone pairs and stars at once, the rest
+    with :func:`~scipy.optimize.linear_sum_assignment` on their own small
+    block), since pairs outside the gate cost the same ``gate_m²`` whatever the
+    assignment does with them.  There is no loop over time steps.
 
 Figures (:class:`ContinuityResult`)
     Probability of update, long gaps, identity changes, false confirmed updates
@@ -25,7 +34,9 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import linear_sum_assignment
-from scipy.spatial.distance import cdist
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+from scipy.spatial import cKDTree
 
 from skyfence.errors import DataError
 from skyfence.eval.gospa import (
@@ -203,41 +214,140 @@ def associate_updates(
 
     truth_ids, rank = np.unique(tid, return_inverse=True)
     order = np.lexsort((tt, rank))
-    rank_s, tt_s, x_s = rank[order], tt[order], x_all[order]
-    seg = np.arange(truth_ids.size)
-    first = tt_s[np.searchsorted(rank_s, seg, side="left")] if tt.size else np.zeros(0)
-    last = tt_s[np.searchsorted(rank_s, seg, side="right") - 1] if tt.size else np.zeros(0)
+    truth = _SortedTruth(rank[order], tt[order], x_all[order])
 
     truth_index = np.full(kt.size, -1, dtype=np.intp)
     distance = np.full(kt.size, np.nan)
-    rows_all = np.nonzero(counted)[0]
-    rows_all = rows_all[np.argsort(kt[rows_all], kind="stable")]
-    times, starts = np.unique(kt[rows_all], return_index=True)
-    ends = np.append(starts[1:], rows_all.size)[: starts.size]
-    (truth_rank_t, update_rank_t), span = _time_ranks(tt_s, times)
-    key_s = rank_s.astype(np.int64) * span + truth_rank_t
-    for t, t_rank, a, b in zip(times, update_rank_t, starts, ends, strict=True):
-        alive = np.nonzero((first <= t) & (t <= last))[0]
-        if alive.size == 0:
-            continue
-        # Truth rows around t: i at or before, j after (j = i when exactly at t).
-        i = _latest_at_or_before(rank_s, key_s, alive, alive.astype(np.int64) * span + t_rank)
-        j = i + (tt_s[i] < t)
-        dt = np.where(j > i, tt_s[j] - tt_s[i], 1.0)
-        w = np.where(j > i, (t - tt_s[i]) / dt, 0.0)
-        x = x_s[i] + w[:, None] * (x_s[j] - x_s[i])
-        rows = rows_all[a:b]
-        d = cdist(y_all[rows], x)
-        ri, ci = linear_sum_assignment(np.minimum(d, gate_m) ** 2)
-        keep = d[ri, ci] < gate_m
-        truth_index[rows[ri[keep]]] = alive[ci[keep]]
-        distance[rows[ri[keep]]] = d[ri[keep], ci[keep]]
+    rows = np.nonzero(counted)[0]
+    u, n, d = _gated_pairs(truth, kt[rows], y_all[rows], gate_m)
+    if u.size:
+        # A target at one time is one node: key (rank of the update time, target).
+        _, time_rank = np.unique(kt[rows], return_inverse=True)
+        keep = _assign(u, time_rank[u].astype(np.int64) * truth_ids.size + n, d, gate_m)
+        truth_index[rows[u[keep]]] = n[keep]
+        distance[rows[u[keep]]] = d[keep]
     return UpdateAssociation(
         truth_ids=_frozen(truth_ids),
         truth_index=_frozen(truth_index),
         distance_m=_frozen(distance),
         counted=_frozen(counted.copy()),
     )
+
+
+@dataclass(frozen=True, eq=False)
+class _SortedTruth:
+    """Truth rows sorted by target, then time."""
+
+    rank: Index  # target of each row (index into the sorted distinct ids)
+    time: Array
+    pos: Array  # (rows, k)
+
+
+def _gated_pairs(
+    truth: _SortedTruth, t: Array, y: Array, gate_m: float
+) -> tuple[Index, Index, Array]:
+    """Every (update, target) pair closer than ``gate_m`` at the update's time.
+
+    Returns the update index (into ``t``), the target and the distance to the
+    target's position interpolated at ``t``, for each pair whose target exists
+    at that time (its first truth row <= ``t`` <= its last).
+
+    Candidates come from one k-d tree query in (position, scaled time): a pair
+    closer than ``gate_m`` has the target's latest row at or before ``t`` no
+    more than ``G`` (the longest time between two rows of a target) before it
+    and no further than ``gate_m + L`` from the update (``L`` the longest step
+    between two rows of a target): inside a box of half-width ``gate_m + L``
+    about ``(y, t - G/2)`` once time is scaled by ``(gate_m + L) / (G/2)``, so
+    within ``√2 (gate_m + L)`` of it.  Each candidate is then checked exactly.
+    The cost grows with ``G`` and ``L``: a truth table sampled sparsely makes
+    more candidates, never a wrong answer.
+    """
+    empty = (np.zeros(0, np.intp), np.zeros(0, np.intp), np.zeros(0))
+    if t.size == 0 or truth.time.size == 0:
+        return empty
+    rank_s, tt_s, x_s = truth.rank, truth.time, truth.pos
+    same = rank_s[1:] == rank_s[:-1]  # rows r and r + 1 belong to one target
+    t_next = np.full(tt_s.size, np.inf)  # time of the target's next row
+    t_next[:-1][same] = tt_s[1:][same]
+    steps = np.diff(x_s, axis=0)[same]
+    longest_step = float(np.sqrt((steps**2).sum(axis=1)).max(initial=0.0))
+    longest_gap = float(np.diff(tt_s)[same].max(initial=0.0))
+
+    # Margins keep rounding from losing a candidate; extra ones are checked out below.
+    reach = (gate_m + longest_step) * (1.0 + 1e-9) + 1e-6
+    half = 0.5 * longest_gap * (1.0 + 1e-9) + 1e-6
+    scale = reach / half
+    t0 = min(float(tt_s.min()), float(t.min()))
+    tree_truth = cKDTree(np.column_stack([x_s, scale * (tt_s - t0)]))
+    tree_upd = cKDTree(np.column_stack([y, scale * (t - 0.5 * longest_gap - t0)]))
+    # Inside the box means within √2·reach (Euclidean), which the tree answers fastest.
+    near = tree_upd.sparse_distance_matrix(tree_truth, np.sqrt(2.0) * reach * (1.0 + 1e-9),
+                                           output_type="ndarray")
+    u = near["i"].astype(np.intp)
+    i = near["j"].astype(np.intp)
+
+    # Keep the target's latest row at or before t, where the target exists at t.
+    tu = t[u]
+    ok = (tt_s[i] <= tu) & (tu < t_next[i]) & (np.isfinite(t_next[i]) | (tt_s[i] == tu))
+    u, i, tu = u[ok], i[ok], tu[ok]
+    j = i + (tt_s[i] < tu)
+    dt = np.where(j > i, tt_s[j] - tt_s[i], 1.0)
+    w = np.where(j > i, (tu - tt_s[i]) / dt, 0.0)
+    x = x_s[i] + w[:, None] * (x_s[j] - x_s[i])
+    d = np.sqrt(((y[u] - x) ** 2).sum(axis=1))
+    inside = d < gate_m
+    return u[inside], rank_s[i[inside]].astype(np.intp), d[inside]
+
+
+def _assign(u: Index, v: NDArray[np.int64], d: Array, gate_m: float) -> NDArray[np.bool_]:
+    """Which gated pairs an optimal assignment keeps, one connected component at a time.
+
+    ``u`` and ``v`` name the two sides of each pair (an update; a target at the
+    update's time), ``d`` < ``gate_m`` its distance.  Minimising the sum of
+    ``min(d, gate_m)²`` over all updates and targets of a time step only ever
+    trades pairs inside the gate against each other, so the problem splits
+    into the connected components of the gated pairs: a lone pair is kept, a
+    star (one update or one target) keeps its nearest pair, and any other
+    component is solved with :func:`scipy.optimize.linear_sum_assignment` on
+    its own small dense block (``gate_m²`` where there is no pair), as the
+    dense problem would.  Returns a mask over the pairs.
+    """
+    uu, u_node = np.unique(u, return_inverse=True)
+    _, v_node = np.unique(v, return_inverse=True)
+    n_u = uu.size
+    n_nodes = n_u + int(v_node.max()) + 1
+    graph = coo_matrix((np.ones(u.size, np.int8), (u_node, n_u + v_node)),
+                       shape=(n_nodes, n_nodes))
+    _, label = connected_components(graph, directed=False)
+    comp = label[u_node]
+    edges = np.bincount(comp)
+    n_u_in = np.bincount(label[:n_u], minlength=edges.size)
+    n_v_in = np.bincount(label[n_u:], minlength=edges.size)
+    keep = np.zeros(u.size, dtype=bool)
+
+    # Lone pairs and stars: the nearest pair of the component (first of equals).
+    star = (n_u_in[comp] == 1) | (n_v_in[comp] == 1)
+    by = np.lexsort((d, comp))
+    by = by[star[by]]
+    first = np.ones(by.size, dtype=bool)
+    first[1:] = comp[by][1:] != comp[by][:-1]
+    keep[by[first]] = True
+
+    # The rest: one small dense assignment each.
+    rest = np.nonzero(~star)[0]
+    rest = rest[np.argsort(comp[rest], kind="stable")]
+    bounds = np.flatnonzero(np.diff(comp[rest])) + 1
+    for part in np.split(rest, bounds) if rest.size else []:
+        ru, r = np.unique(u_node[part], return_inverse=True)
+        cv, c = np.unique(v_node[part], return_inverse=True)
+        dist = np.full((ru.size, cv.size), np.inf)
+        dist[r, c] = d[part]
+        ri, ci = linear_sum_assignment(np.minimum(dist, gate_m) ** 2)
+        pair = np.full((ru.size, cv.size), -1, dtype=np.intp)
+        pair[r, c] = part
+        chosen = pair[ri, ci]
+        keep[chosen[(chosen >= 0) & (dist[ri, ci] < gate_m)]] = True
+    return keep
 
 
 def _changes(group: Index, value: Index, time: Array) -> int:

@@ -7,6 +7,11 @@ missed / false split), SIAP-style continuity, time to confirm and position RMSE.
 A truth row counts as *in coverage* when its target was detected by a radar or
 a position sensor within ``coverage_window_s`` of it: a target nobody can see
 is not held against the tracker.
+
+The position RMSE is also set against the posterior Cramér–Rao lower bound of
+each run (:func:`position_bound`, :func:`rmse_vs_bound`): the bound along the
+true trajectories with the run's own detections, the tracker's sensors, frame
+and motion model.
 """
 
 from __future__ import annotations
@@ -14,24 +19,51 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
 
-from skyfence.eval.continuity import track_continuity
-from skyfence.eval.gospa import gospa_over_time, table_to_enu
+from skyfence.config.sensors import SensorSpec
+from skyfence.errors import DataError
+from skyfence.eval.continuity import ContinuityResult, track_continuity
+from skyfence.eval.gospa import ENU_COLUMNS, ENU_VELOCITY_COLUMNS, gospa_over_time, table_to_enu
+from skyfence.eval.pcrlb import PcrlbSensor, pcrlb, position_rmse_bound
 from skyfence.sim.engine import Simulation
 from skyfence.sim.scenario import Scenario
 from skyfence.track.config import TrackerConfig
+from skyfence.track.measurement import (
+    Bearing,
+    BearingElevation,
+    MeasurementModel,
+    Position,
+    Radar2D,
+    Radar3D,
+)
+from skyfence.track.motion import (
+    ConstantAcceleration,
+    ConstantVelocity,
+    CoordinatedTurn,
+    MotionModel,
+)
 from skyfence.track.replay import feed
 from skyfence.track.tracker import Tracker
 
-__all__ = ["RunScore", "coverage_mask", "evaluate_run", "evaluate"]
+__all__ = [
+    "RunScore",
+    "coverage_mask",
+    "evaluate",
+    "evaluate_run",
+    "position_bound",
+    "rmse_vs_bound",
+]
 
 #: GOSPA parameters: cut-off c (m), order p, alpha
 GOSPA_C_M = 500.0
 GOSPA_P = 2.0
 #: a track update further than this from every target is false, m
 GATE_M = 500.0
+#: target-times whose PCRLB is this large or more are not compared with the tracker, m
+MAX_BOUND_M = GATE_M / 3.0
 
 
 @dataclass
@@ -55,6 +87,8 @@ class RunScore:
     confirmed_updates: int
     time_to_confirm_median_s: float
     position_rmse_m: float
+    pcrlb_rmse_m: float
+    rmse_over_pcrlb: float
     tracker_wall_s: float
     tracker_detections_per_s: float
     series: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
@@ -113,6 +147,7 @@ def evaluate_run(sc: Scenario, seed: int, cfg: TrackerConfig,
     g = gospa_over_time(T, K, c=GOSPA_C_M, p=GOSPA_P)
     c = track_continuity(table_to_enu(truth, *origin), K, gate_m=GATE_M, coverage=cover)
     ttc = c.time_to_confirm_s[np.isfinite(c.time_to_confirm_s)]
+    vs = rmse_vs_bound(sc, cfg, truth, det, cover, c, K["time"])
 
     def mean(a: np.ndarray) -> float:
         return float(np.mean(a)) if a.size else float("nan")
@@ -126,12 +161,92 @@ def evaluate_run(sc: Scenario, seed: int, cfg: TrackerConfig,
         false_updates=c.n_false_updates, false_update_share=float(c.false_update_share),
         false_tracks=c.n_false_tracks, confirmed_updates=c.n_counted_updates,
         time_to_confirm_median_s=float(np.median(ttc)) if ttc.size else float("nan"),
-        position_rmse_m=float(c.position_rmse_m), tracker_wall_s=wall,
+        position_rmse_m=float(c.position_rmse_m), pcrlb_rmse_m=vs["pcrlb_rmse_m"],
+        rmse_over_pcrlb=vs["rmse_over_pcrlb"], tracker_wall_s=wall,
         tracker_detections_per_s=det["time"].size / wall if wall > 0 else float("nan"),
         series={"time": g["time"], "gospa": g["distance"], "n_truth": g["n_truth"],
                 "n_missed": g["n_missed"], "n_false": g["n_false"],
-                "localisation": g["localisation"]},
+                "localisation": g["localisation"], "bound_time": vs["time"],
+                "bound_rmse_m": vs["rmse_m"], "bound_pcrlb_m": vs["pcrlb_m"],
+                "bound_n": vs["n"]},
     )
+
+
+def rmse_vs_bound(sc: Scenario, cfg: TrackerConfig, truth: dict[str, np.ndarray],
+                  det: dict[str, np.ndarray], cover: np.ndarray, cont: ContinuityResult,
+                  track_time: np.ndarray, max_bound_m: float = MAX_BOUND_M) -> dict[str, Any]:
+    """The tracker's position RMSE against the PCRLB (:func:`position_bound`).
+
+    Target-times are truth rows (target, step) in coverage, from the target's
+    first detection on, at which a confirmed update of some track is associated
+    with the target (:func:`~skyfence.eval.continuity.track_continuity`); an
+    update counts in the step that ends at or after it.  The tracker's error at
+    a target-time is the RMS distance of its associated updates in that step.
+
+    Target-times whose bound is ``max_bound_m`` or more are left out: an update
+    is associated only within the association gate, so where the bound comes
+    near the gate the tracker's errors there are cut off by the gate, not
+    measured (a target seen only by 2D radars, for one, has a height bound that
+    grows without limit while its track is still associated).  A handful of
+    such target-times would otherwise dominate both RMS values.
+
+    Parameters
+    ----------
+    sc, cfg, truth, det
+        As for :func:`position_bound` (``truth``: the flying rows scored).
+    cover : ndarray of bool
+        Per truth row, in coverage (:func:`coverage_mask`).
+    cont : ContinuityResult
+        The continuity of the run's tracks against ``truth`` (same rows).
+    track_time : ndarray
+        ``time`` of the tracks table ``cont`` was computed from.
+    max_bound_m : float, optional
+        Largest bound of a target-time compared, metres (default
+        :data:`MAX_BOUND_M`, a third of the association gate).
+
+    Returns
+    -------
+    dict
+        ``pcrlb_rmse_m`` (RMS of the bound over the target-times, m),
+        ``rmse_over_pcrlb`` (the tracker's RMSE over the same target-times divided
+        by it; NaN without target-times) and per distinct time of the
+        target-times: ``time`` (s), ``rmse_m`` and ``pcrlb_m`` (RMS over the
+        targets at that time, m) and ``n`` (how many targets).
+    """
+    t = np.asarray(truth["time"], dtype=np.float64)
+    empty: dict[str, Any] = {"pcrlb_rmse_m": float("nan"), "rmse_over_pcrlb": float("nan"),
+                             "time": np.zeros(0), "rmse_m": np.zeros(0), "pcrlb_m": np.zeros(0),
+                             "n": np.zeros(0, np.int64)}
+    a = np.nonzero(cont.association.truth_index >= 0)[0]
+    if t.size == 0 or a.size == 0:
+        return empty
+    dt = float(sc.scenario.dt_s)
+    t0 = float(t.min())
+    step = np.rint((t - t0) / dt).astype(np.int64)
+    rank = np.searchsorted(cont.truth_ids, truth["truth_id"])
+    span = int(step.max()) + 2
+    key = rank.astype(np.int64) * span + step
+    order = np.argsort(key, kind="stable")
+    a_step = np.ceil((np.asarray(track_time, dtype=np.float64)[a] - t0) / dt - 1e-9)
+    a_key = cont.association.truth_index[a].astype(np.int64) * span + a_step.astype(np.int64)
+    i = np.minimum(np.searchsorted(key[order], a_key), order.size - 1)
+    found = key[order][i] == a_key
+    rows, inv = np.unique(order[i[found]], return_inverse=True)
+    d2 = cont.association.distance_m[a][found] ** 2
+    e2 = np.bincount(inv, d2) / np.bincount(inv)
+    wanted = np.zeros(t.size, bool)
+    wanted[rows] = cover[rows]
+    b = position_bound(sc, cfg, truth, det, wanted)[rows]
+    use = cover[rows] & (b < max_bound_m)  # NaN (no bound) is left out too
+    if not use.any():
+        return empty
+    rows, e2, b2 = rows[use], e2[use], b[use] ** 2
+    times, k = np.unique(t[rows], return_inverse=True)
+    per = np.bincount(k)
+    bound = float(np.sqrt(b2.mean()))
+    return {"pcrlb_rmse_m": bound, "rmse_over_pcrlb": float(np.sqrt(e2.mean())) / bound,
+            "time": times, "rmse_m": np.sqrt(np.bincount(k, e2) / per),
+            "pcrlb_m": np.sqrt(np.bincount(k, b2) / per), "n": per}
 
 
 def evaluate(sc: Scenario, runs: int, cfg: TrackerConfig, first_seed: int | None = None,
@@ -145,3 +260,270 @@ def evaluate(sc: Scenario, runs: int, cfg: TrackerConfig, first_seed: int | None
         if progress is not None:
             progress(k + 1, runs)
     return out
+
+
+# --------------------------------------------------------------------- the PCRLB
+
+#: largest (targets × time steps) of one pcrlb batch (memory: ~1 kB per entry)
+_BOUND_BATCH = 250_000
+#: initial sigmas of the states above velocity, as the tracker's initiation uses them:
+#: acceleration (m/s², constant acceleration) and turn rate (rad/s, coordinated turn)
+_INIT_ACCEL_SIGMA = 5.0
+_INIT_TURN_SIGMA = np.radians(10.0)
+#: sensor kinds whose detection measures height (the rest start with the height prior)
+_MEASURES_HEIGHT = ("radar3d", "eoir", "remote_id", "adsb")
+
+
+def _bound_motion(cfg: TrackerConfig) -> MotionModel:
+    """The tracker configuration's motion model (constant velocity for one not known here)."""
+    if cfg.motion == "ca":
+        return ConstantAcceleration(cfg.q, q_vertical=cfg.q_vertical)
+    if cfg.motion == "ct":
+        return CoordinatedTurn(cfg.q, cfg.q_turn, q_vertical=cfg.q_vertical)
+    return ConstantVelocity(cfg.q, q_vertical=cfg.q_vertical)
+
+
+def _sensor_model(spec: SensorSpec, use_rv: bool) -> tuple[MeasurementModel, np.ndarray] | None:
+    """Measurement model and noise covariance of a sensor (None if it cannot be used).
+
+    By sensor kind: radar3d → Radar3D, radar2d → Radar2D (with radial velocity
+    when the sensor reports one, ``sigma_radial_velocity_mps > 0``, and the
+    tracker uses it), rf_df and acoustic → Bearing, eoir → BearingElevation,
+    remote_id and adsb → Position; ``R`` from the sensor's sigmas (angles in
+    radians).  A sensor missing a sigma its kind needs is left out, as the
+    tracker refuses its detections.
+    """
+    deg = np.radians
+    rv = spec.sigma_radial_velocity_mps
+    with_rv = bool(use_rv and rv is not None and rv > 0)
+    sig: list[float | None]
+    if spec.kind == "radar3d":
+        model: MeasurementModel = Radar3D(with_radial_velocity=with_rv)
+        sig = [spec.sigma_range_m, _opt(deg, spec.sigma_azimuth_deg),
+               _opt(deg, spec.sigma_elevation_deg)]
+    elif spec.kind == "radar2d":
+        model = Radar2D(with_radial_velocity=with_rv)
+        sig = [spec.sigma_range_m, _opt(deg, spec.sigma_azimuth_deg)]
+    elif spec.kind in ("rf_df", "acoustic"):
+        model, sig = Bearing(), [_opt(deg, spec.sigma_azimuth_deg)]
+    elif spec.kind == "eoir":
+        model = BearingElevation()
+        sig = [_opt(deg, spec.sigma_azimuth_deg), _opt(deg, spec.sigma_elevation_deg)]
+    elif spec.kind in ("remote_id", "adsb"):
+        model, sig = Position(), [spec.sigma_pos_m] * 3
+    else:
+        return None
+    if with_rv:
+        sig.append(rv)
+    if not all(s is not None and s > 0 for s in sig):
+        return None
+    return model, np.diag(np.square(np.array(sig, dtype=float)))
+
+
+def _opt(f: Callable[[float], float], v: float | None) -> float | None:
+    return None if v is None else float(f(v))
+
+
+def _states_for(motion: MotionModel, pos: np.ndarray, vel: np.ndarray, dt: float) -> np.ndarray:
+    """True states ``(T, N, d)`` in ``motion``'s layout from positions and velocities.
+
+    Accelerations and the horizontal turn rate (states of the constant
+    acceleration and coordinated turn models) are central differences of the
+    true velocity along each target's rows.
+    """
+    x = np.concatenate([pos, vel], axis=-1)
+    if motion.ndim == 6:
+        return x
+    acc = np.gradient(vel, dt, axis=0) if vel.shape[0] > 1 else np.zeros_like(vel)
+    if motion.ndim == 9:
+        return np.concatenate([x, acc], axis=-1)
+    speed2 = vel[..., 0] ** 2 + vel[..., 1] ** 2
+    turn = np.where(speed2 > 1.0, (vel[..., 0] * acc[..., 1] - vel[..., 1] * acc[..., 0])
+                    / np.maximum(speed2, 1.0), 0.0)
+    return np.concatenate([x, turn[..., None]], axis=-1)
+
+
+def position_bound(sc: Scenario, cfg: TrackerConfig, truth: dict[str, np.ndarray],
+                   det: dict[str, np.ndarray], wanted: np.ndarray | None = None) -> np.ndarray:
+    """PCRLB on the position RMSE of each target along its true trajectory, per truth row.
+
+    The posterior Cramér–Rao bound (:func:`skyfence.eval.pcrlb.pcrlb`) *conditional
+    on the realised detection sequence*: sensor ``s`` adds its information
+    ``HᵀR⁻¹H`` at step ``k`` for target ``n`` only if the simulated detections hold
+    a detection of that ``truth_id`` by ``s`` in that step (``visible``; ``pd`` = 1),
+    once per such detection.  It bounds the error of an estimator that knows
+    which detections are the target's (no clutter, no association errors).
+    Like every Bayesian bound it is an average over the motion model's process
+    noise: a target flying straighter than the model's random accelerations
+    (density ``cfg.q``) can be tracked better than the bound on that one
+    trajectory, so an RMSE below it says the tracker's ``q`` is generous for
+    the target, not that the bound is wrong.
+
+    * Steps are the truth rows, every ``dt_s`` of the scenario; a detection
+      counts in the step that ends at or after it (``t_{k-1} < t <= t_k``) and
+      its Jacobian is taken at the true state of ``t_k``.
+    * Frame, sites and rotations: the tracker's own (a :class:`Tracker` built
+      from ``sc.deployment`` and ``cfg``: its origin, ``ingest.site``,
+      ``ingest.rot``); the truth is converted to that frame.  Distances do not
+      depend on the frame, so the bound compares with RMSE measured in any
+      other local frame.
+    * Measurement models and ``R`` by sensor kind (see :func:`_sensor_model`);
+      only sensors that ever detected a target of a batch take part.
+    * Motion: ``cfg.motion`` with ``cfg.q`` and ``cfg.q_vertical`` (``cv`` →
+      ConstantVelocity; ``ca`` → ConstantAcceleration and ``ct`` →
+      CoordinatedTurn with ``cfg.q_turn``, their extra states taken from
+      differences of the true velocity); any other motion is replaced by
+      ``ConstantVelocity(cfg.q, q_vertical=cfg.q_vertical)``.
+    * Start: each target's first detection step, with the prior information of
+      the tracker's initiation: velocity sigmas ``init_speed_sigma_mps``
+      (east, north) and ``init_vertical_speed_sigma_mps`` (up), the height
+      prior ``init_height_sigma_m`` when no detection of that step measures
+      height (2D radar, bearings), a horizontal position prior as wide as the
+      detecting sensors' reach (``max_range_m``), and broad priors for the
+      states above velocity, plus the information of every detection of the
+      step; for a radar 3D plot this makes the position block the plot's own
+      (linearised) covariance, as the tracker starts it.
+
+    Parameters
+    ----------
+    sc : Scenario
+        The simulated scenario (its deployment and ``dt_s``).
+    cfg : TrackerConfig
+        The tracker's configuration.
+    truth : dict of str to ndarray
+        Truth rows of the simulation (``time``, ``truth_id``, ``lat_deg``,
+        ``lon_deg``, ``alt_m``, ``vel_east_mps``, ``vel_north_mps``,
+        ``vel_up_mps``), one row per target per step while it flies.
+    det : dict of str to ndarray
+        The simulated detections (``time``, ``sensor_id``, ``truth_id``).
+    wanted : ndarray of bool, optional
+        Truth rows whose bound is wanted (default all); targets with none, and
+        the steps after a target's last, are not computed.
+
+    Returns
+    -------
+    ndarray of float64
+        Per truth row, the bound on the position RMSE, metres; NaN before the
+        target's first detection, after its last wanted row, and for targets
+        with no wanted row.
+    """
+    dt = float(sc.scenario.dt_s)
+    t = np.asarray(truth["time"], dtype=np.float64)
+    out = np.full(t.size, np.nan)
+    if t.size == 0:
+        return out
+    wanted = np.ones(t.size, bool) if wanted is None else np.asarray(wanted, bool)
+    ref = Tracker(sc.deployment, cfg)
+    enu = table_to_enu(truth, *ref.origin)
+    pos = np.stack([enu[k] for k in ENU_COLUMNS], axis=1)
+    vel = np.stack([enu[k] for k in ENU_VELOCITY_COLUMNS], axis=1)
+    motion = _bound_motion(cfg)
+    d = motion.ndim
+
+    t0 = float(t.min())
+    step = np.rint((t - t0) / dt).astype(np.int64)
+    if not np.allclose(t0 + step * dt, t, rtol=0.0, atol=1e-6 * dt):
+        raise DataError(f"truth times are not on the scenario's {dt:g} s steps")
+    ids, rank = np.unique(truth["truth_id"], return_inverse=True)
+    order = np.lexsort((step, rank))
+    rank_s, step_s = rank[order], step[order]
+    first_row = np.searchsorted(rank_s, np.arange(ids.size))
+    n_rows = np.diff(np.append(first_row, rank_s.size))
+    first_step = step_s[first_row]
+    if (np.diff(step_s)[rank_s[1:] == rank_s[:-1]] != 1).any():
+        raise DataError("truth must hold one row per target per step while it flies")
+
+    # Detections of known targets by usable sensors, credited to their step.
+    specs = list(sc.deployment.sensor)
+    models = [_sensor_model(s, cfg.use_radial_velocity) for s in specs]
+    sensor_ix = {s.id: i for i, s in enumerate(specs) if models[i] is not None}
+    names, name_of = np.unique(np.asarray(det["sensor_id"]).astype(str), return_inverse=True)
+    s_of = np.array([sensor_ix.get(n, -1) for n in names], dtype=np.int64)[name_of]
+    d_tid = np.asarray(det["truth_id"])
+    n_of = np.searchsorted(ids, d_tid)
+    ok = (d_tid >= 0) & (s_of >= 0) & (n_of < ids.size)
+    ok[ok] = ids[n_of[ok]] == d_tid[ok]
+    d_step = np.ceil((np.asarray(det["time"], dtype=np.float64)[ok] - t0) / dt - 1e-9)
+    d_n, d_s = n_of[ok], s_of[ok]
+    d_step = np.maximum(d_step.astype(np.int64), first_step[d_n])
+    inside = d_step < first_step[d_n] + n_rows[d_n]
+    d_n, d_s, d_step = d_n[inside], d_s[inside], d_step[inside]
+    start = np.full(ids.size, np.iinfo(np.int64).max)
+    np.minimum.at(start, d_n, d_step)
+
+    # Steps wanted per target: from its first detection to its last wanted row.
+    w_rows = np.nonzero(wanted & (step >= start[rank]))[0]
+    end = np.full(ids.size, -1, dtype=np.int64)
+    np.maximum.at(end, rank[w_rows], step[w_rows])
+    todo = np.nonzero(end >= 0)[0]
+    if todo.size == 0:
+        return out
+    length = end[todo] - start[todo] + 1
+    todo, length = todo[np.argsort(length, kind="stable")], np.sort(length, kind="stable")
+    keep_det = end[d_n] >= d_step
+    d_n, d_s, d_step = d_n[keep_det], d_s[keep_det], d_step[keep_det]
+
+    batch_start = 0
+    while batch_start < todo.size:
+        # the longest target of a batch sets its length: targets sorted by length
+        stop = batch_start + 1
+        while stop < todo.size and (stop + 1 - batch_start) * length[stop] <= _BOUND_BATCH:
+            stop += 1
+        tg = todo[batch_start:stop]
+        T = int(length[stop - 1])
+        N = tg.size
+        k_rel = np.minimum(np.arange(T)[:, None], (end[tg] - start[tg])[None, :])  # (T, N)
+        rows = order[first_row[tg][None, :] + (start[tg] - first_step[tg])[None, :] + k_rel]
+        x = _states_for(motion, pos[rows], vel[rows], dt)
+        live = np.arange(T)[:, None] <= (end[tg] - start[tg])[None, :]
+
+        # counts[s][k, n]: detections of target n by sensor s in step k
+        col = np.full(ids.size, -1)
+        col[tg] = np.arange(N)
+        sel = col[d_n] >= 0
+        bn, bs, bk = col[d_n[sel]], d_s[sel], d_step[sel] - start[d_n[sel]]
+        sensors: list[PcrlbSensor] = []
+        info0 = np.zeros((N, d, d))
+        reach = np.zeros(N)
+        height = np.zeros(N, bool)
+        for s in np.unique(bs):
+            model, R = models[s]  # type: ignore[misc]
+            this = bs == s
+            count = np.zeros((T, N), np.int64)
+            np.add.at(count, (bk[this], bn[this]), 1)
+            count *= live
+            site, rot = ref.ingest.site[s], ref.ingest.rot[s]
+            at0 = count[0] > 0
+            if at0.any():
+                H = model.jacobian(x[0, at0], site, rot)
+                info0[at0] += count[0, at0, None, None] * (
+                    np.swapaxes(H, 1, 2) @ np.linalg.solve(R, H))
+                reach[at0] = np.maximum(reach[at0], specs[s].max_range_m or 0.0)
+                height[at0] |= specs[s].kind in _MEASURES_HEIGHT
+            for j in range(1, int(count[1:].max(initial=0)) + 1):
+                sensors.append(PcrlbSensor(model, site, rot, R, 1.0, count >= j))
+        reach = np.where(reach > 0, reach, _FAR_M)
+        P0 = np.linalg.inv(info0 + _prior_information(cfg, motion, reach, height))
+        bounds = pcrlb(x, np.arange(T) * dt, motion, sensors, 0.5 * (P0 + np.swapaxes(P0, 1, 2)))
+        b = position_rmse_bound(bounds)
+        out[rows[live]] = b[live]
+        batch_start = stop
+    return out
+
+
+#: horizontal position prior of a target first seen by a sensor of unknown reach, m
+_FAR_M = 100_000.0
+
+
+def _prior_information(cfg: TrackerConfig, motion: MotionModel, reach: np.ndarray,
+                       height: np.ndarray) -> np.ndarray:
+    """Prior information ``(N, d, d)`` of the tracker's initiation (see :func:`position_bound`)."""
+    d = motion.ndim
+    J = np.zeros((reach.size, d, d))
+    J[:, 0, 0] = J[:, 1, 1] = reach**-2.0
+    J[:, 2, 2] = np.where(height, reach**-2.0, cfg.init_height_sigma_m**-2.0)
+    J[:, 3, 3] = J[:, 4, 4] = cfg.init_speed_sigma_mps**-2.0
+    J[:, 5, 5] = cfg.init_vertical_speed_sigma_mps**-2.0
+    for i in range(6, d):
+        J[:, i, i] = (_INIT_ACCEL_SIGMA if d == 9 else _INIT_TURN_SIGMA) ** -2.0
+    return J

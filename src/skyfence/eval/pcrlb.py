@@ -31,8 +31,12 @@ The recursion is run in covariance form, ``P = J⁻¹``: the prediction is
 measurement information ``GᵀG`` (``G`` = the whitened, ``√q``-scaled Jacobians
 of all sensors stacked) enters as a Kalman update with unit noise in Joseph
 form, so no information matrix is inverted, ``Q`` may be zero and a sensor may
-add no information.  All targets are processed at once; the only loops are over
-time steps and sensors.
+add no information.  A sensor that sees no target at a step is skipped, its
+Jacobian is evaluated only for the targets it sees, and when the stacked ``G``
+has more rows than the state has dimensions it is replaced by the triangular
+factor of its QR decomposition (the same ``GᵀG``), so the update is never larger
+than ``d × d`` however many sensors contribute.  All targets are processed at
+once; the only loops are over time steps and sensors.
 """
 
 from __future__ import annotations
@@ -232,10 +236,16 @@ def pcrlb(
     eye = np.eye(d)
     for k in range(T - 1):
         _, P_pred = motion.predict(x[k], bounds[k], dt[k])
-        if not checked:
+        parts = [_whitened_jacobian(s, x[k + 1], k + 1) for s in checked
+                 if s.weight[k + 1].any()]
+        if not parts:
             bounds[k + 1] = P_pred
             continue
-        G = np.concatenate([_whitened_jacobian(s, x[k + 1], k + 1) for s in checked], axis=1)
+        G = np.concatenate(parts, axis=1)
+        if G.shape[1] > d:
+            # Only GᵀG enters the update, and the triangular factor of G's QR
+            # decomposition has the same: d rows carry all sensors' information.
+            G = np.asarray(np.linalg.qr(G, mode="r"), dtype=np.float64)
         Gt = np.swapaxes(G, 1, 2)
         PGt = P_pred @ Gt
         S = G @ PGt
@@ -248,11 +258,18 @@ def pcrlb(
 
 
 def _whitened_jacobian(sensor: _Sensor, x: Array, k: int) -> Array:
-    """``√q · C⁻¹ H`` at states ``x`` (N, d); zero rows where the sensor adds nothing."""
+    """``√q · C⁻¹ H`` at states ``x`` (N, d); zero rows where the sensor adds nothing.
+
+    The Jacobian is evaluated only for the targets the sensor sees at step ``k``
+    (no NaN or inf from the others).
+    """
     w = sensor.weight[k]
-    H = sensor.model.jacobian(x, sensor.site, sensor.rot)
-    H = np.where((w > 0.0)[:, None, None], H, 0.0)  # no NaN/inf from unseen targets
-    return np.asarray(w[:, None, None] * (sensor.whiten @ H), dtype=np.float64)
+    seen = np.flatnonzero(w > 0.0)
+    G = np.zeros((x.shape[0], sensor.whiten.shape[0], x.shape[1]))
+    if seen.size:
+        H = sensor.model.jacobian(x[seen], sensor.site, sensor.rot)
+        G[seen] = w[seen, None, None] * (sensor.whiten @ H)
+    return G
 
 
 def position_rmse_bound(bounds: ArrayLike) -> Array:

@@ -10,6 +10,7 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.ticker import LogFormatter  # noqa: E402
 
 from skyfence.eval.harness import GOSPA_C_M, RunScore  # noqa: E402
 
@@ -30,9 +31,33 @@ def summarise(scores: list[RunScore]) -> dict[str, dict[str, float]]:
     return out
 
 
+def _binned_rmse_vs_bound(scores: list[RunScore], t0: float
+                          ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float] | None:
+    """Tracker RMSE and PCRLB pooled over runs in time bins: (bin centre in minutes since
+    ``t0``, RMSE, bound, bin width in seconds); None without target-times."""
+    t = np.concatenate([s.series.get("bound_time", np.zeros(0)) for s in scores])
+    if t.size == 0:
+        return None
+    n = np.concatenate([s.series["bound_n"] for s in scores]).astype(float)
+    e2 = np.concatenate([s.series["bound_rmse_m"] ** 2 for s in scores]) * n
+    b2 = np.concatenate([s.series["bound_pcrlb_m"] ** 2 for s in scores]) * n
+    width = float(max(1.0, np.ceil((t.max() - t0) / _BINS)))
+    k = np.floor((t - t0) / width).astype(np.int64)
+    used, k = np.unique(k, return_inverse=True)
+    w = np.bincount(k, n)
+    centre = (used + 0.5) * width / 60.0
+    return centre, np.sqrt(np.bincount(k, e2) / w), np.sqrt(np.bincount(k, b2) / w), width
+
+
+#: time bins of the RMSE-versus-bound panel over the plotted span
+_BINS = 150
+
+
 def plot_runs(scores: list[RunScore], scenario: str, out: str | Path) -> Path:
-    """GOSPA over time for every run (thin) and their mean (thick), with the split."""
-    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(11, 7), sharex=True)
+    """GOSPA over time for every run (thin), the tracker's position RMSE against the
+    PCRLB (pooled over the runs in time bins, log scale) and the GOSPA split."""
+    fig, (ax1, ax3, ax2) = plt.subplots(3, 1, figsize=(11, 10), sharex=True,
+                                        height_ratios=(3, 3, 2))
     t0 = min(float(s.series["time"][0]) for s in scores if s.series["time"].size)
     for s in scores:
         t = (s.series["time"] - t0) / 60.0
@@ -42,6 +67,27 @@ def plot_runs(scores: list[RunScore], scenario: str, out: str | Path) -> Path:
     ax1.set_ylabel(f"GOSPA (m; c = {GOSPA_C_M:g} m, p = 2, α = 2)")
     ax1.set_title(f"{scenario}: tracker GOSPA over time, {len(scores)} run(s)")
     ax1.grid(True, lw=0.3)
+
+    binned = _binned_rmse_vs_bound(scores, t0)
+    if binned is None:
+        ax3.text(0.5, 0.5, "no confirmed track on a detected target in coverage",
+                 ha="center", va="center", transform=ax3.transAxes)
+    else:
+        tb, rmse, bound, width = binned
+        ax3.semilogy(tb, rmse, ".-", ms=3, lw=1, color="#d62728",
+                     label="tracker position RMSE")
+        ax3.semilogy(tb, bound, ".-", ms=3, lw=1, color="k",
+                     label="PCRLB (given the detections)")
+        ratio = [s.rmse_over_pcrlb for s in scores if np.isfinite(s.rmse_over_pcrlb)]
+        ax3.set_title(f"position RMSE vs PCRLB at target-times with an associated confirmed "
+                      f"track ({width:g} s bins, all runs); RMSE / PCRLB = "
+                      f"{np.mean(ratio):.2f} (mean of runs)", fontsize=10)
+        ax3.legend(fontsize=8)
+    ax3.set_ylabel("position error (m)")
+    ax3.yaxis.set_major_formatter(LogFormatter())  # 10, 100 rather than 10¹, 10²
+    ax3.yaxis.set_minor_formatter(LogFormatter(labelOnlyBase=False))
+    ax3.grid(True, which="both", lw=0.3)
+
     ax2.plot(t, base["n_truth"], label="targets in coverage", color="k", lw=1)
     ax2.plot(t, base["n_missed"], label="missed", color="#d62728", lw=1)
     ax2.plot(t, base["n_false"], label="false tracks", color="#1f77b4", lw=1)
