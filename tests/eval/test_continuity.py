@@ -265,7 +265,8 @@ def _random_case(rng: np.random.Generator) -> tuple[dict, dict, float]:
     y += rng.normal(0.0, 20.0, y.shape)
     lost = rng.uniform(size=n_upd) < 0.25
     y[lost] = rng.uniform(-20_000.0, 20_000.0, (int(lost.sum()), 3))
-    tracks = {"time": t_upd, "track_id": rng.integers(0, 40, n_upd),
+    # distinct track ids: a track's repeated rows at one time count once (tested apart)
+    tracks = {"time": t_upd, "track_id": rng.permutation(n_upd),
               "status": np.where(rng.uniform(size=n_upd) < 0.85, "confirmed", "tentative"),
               "east_m": y[:, 0], "north_m": y[:, 1], "up_m": y[:, 2]}
     return truth, tracks, gate
@@ -302,3 +303,21 @@ def test_exact_tie_keeps_one_of_the_equal_optimal_assignments() -> None:
     a = associate_updates(truth, tracks, gate_m=20.0)
     assert sorted(a.truth_index[:2].tolist()) == [0, 1] and a.truth_index[2] == -1
     np.testing.assert_allclose(a.distance_m[:2], np.sqrt(26.0))
+
+
+def test_rows_of_one_track_at_one_time_count_once() -> None:
+    """An out-of-sequence detection refines a track's state at the time it already had;
+    the tracker emits that as a second row at the same time: only the last counts."""
+    t = np.arange(0.0, 10.0)
+    truth = {"time": t, "truth_id": np.full(t.size, 5), "east_m": 100.0 * t,
+             "north_m": np.zeros(t.size), "up_m": np.full(t.size, 500.0)}
+    upd_t = np.array([1.0, 2.0, 2.0, 3.0])
+    tracks = {"time": upd_t, "track_id": np.full(4, 7), "status": np.full(4, "confirmed"),
+              "east_m": 100.0 * upd_t + np.array([5.0, 9.0, 3.0, 5.0]),
+              "north_m": np.zeros(4), "up_m": np.full(4, 500.0)}
+    a = associate_updates(truth, tracks, gate_m=50.0)
+    assert a.counted.tolist() == [True, False, True, True]
+    assert a.truth_index.tolist() == [0, -1, 0, 0]
+    assert a.distance_m[2] == pytest.approx(3.0)
+    r = track_continuity(truth, tracks, gate_m=50.0)
+    assert r.n_false_updates == 0 and r.n_counted_updates == 3

@@ -3,7 +3,10 @@
 Association
     Each *counted* track update (a tracks-table row whose ``status`` is one of
     ``statuses``, by default ``confirmed``; every row if there is no status
-    column) is compared with the truth at the update's own time: each target's
+    column) is compared with the truth at the update's own time.  Several rows of
+    one track at one time count once, the last of them (a detection that arrives
+    out of sequence refines the state at the time it already had, and the
+    tracker emits the refined state as another row at that time).  Each target's
     position linearly interpolated between its two truth rows around that time
     (a target exists from its first to its last truth row).  All counted updates
     at one time are assigned to the targets in one optimal assignment
@@ -211,6 +214,16 @@ def associate_updates(
     kt = _times(track_table, "track")
     y_all = _matrix(track_table, columns, "track", kt.size, _ENU_HINT)
     counted = _status_mask(track_table, statuses, kt.size)
+    if "track_id" in track_table and counted.any():
+        # one update per track and time: the last row (an out-of-sequence refinement)
+        rows = np.flatnonzero(counted)
+        tids = np.asarray(track_table["track_id"])[rows]
+        _, tid_rank = np.unique(tids, return_inverse=True)
+        order = np.lexsort((rows, kt[rows], tid_rank))
+        r, tr_, tm = rows[order], tid_rank[order], kt[rows][order]
+        later = np.append((tr_[1:] == tr_[:-1]) & (tm[1:] == tm[:-1]), False)
+        counted = counted.copy()
+        counted[r[later]] = False
 
     truth_ids, rank = np.unique(tid, return_inverse=True)
     order = np.lexsort((tt, rank))
