@@ -57,6 +57,7 @@ def test_perfect_tracker() -> None:
     # 0.5 s from the latest one.
     assert (r.n_truth_steps, r.n_truth_steps_updated) == (120, 114)
     assert r.probability_of_update == pytest.approx(114 / 120)
+    assert r.probability_of_update_tracked == 1.0       # from each first update on
     assert (r.n_long_gaps, r.n_track_id_changes, r.n_truth_changes) == (0, 0, 0)
     assert (r.n_counted_updates, r.n_associated_updates, r.n_false_updates) == (114, 114, 0)
     assert (r.false_update_share, r.n_false_tracks) == (0.0, 0)
@@ -145,6 +146,7 @@ def test_untracked_target_and_gate() -> None:
     assert np.isnan(r.time_to_confirm_s[1]) and r.time_to_confirm_s[0] == 2.5
     assert (r.n_false_tracks, r.n_false_updates) == (1, SCAN.size - 2)
     assert r.probability_of_update == pytest.approx(57 / 120)
+    assert r.probability_of_update_tracked == 1.0       # target 2 was never tracked
     assert track_continuity(_truth(), tracks, gate_m=60.001).n_false_tracks == 0
 
 
@@ -321,3 +323,11 @@ def test_rows_of_one_track_at_one_time_count_once() -> None:
     assert a.distance_m[2] == pytest.approx(3.0)
     r = track_continuity(truth, tracks, gate_m=50.0)
     assert r.n_false_updates == 0 and r.n_counted_updates == 3
+
+
+def test_a_lost_track_counts_against_the_tracked_probability_of_update() -> None:
+    # A follows target 1 from 2.5 s to 30 s and is then lost while the target flies on
+    lost = _tracks(_follow("A", 1, SCAN[(SCAN >= 2.5) & (SCAN <= 30.0)]))
+    r = track_continuity(_truth(), lost, gate_m=50.0, max_gap_s=5.0)
+    # target 1's rows from 3 s to 59 s (57) are tracked; held: 3 s … 34 s (32; last at 29.5 s)
+    assert r.probability_of_update_tracked == pytest.approx(32 / 57)

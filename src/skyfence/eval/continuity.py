@@ -92,6 +92,11 @@ class ContinuityResult:
         Share (dimensionless, 0…1) of evaluated truth rows at whose time ``t``
         the target's latest associated update (at or before ``t``) is at most
         ``max_gap_s`` old; NaN if no truth row was evaluated.
+    probability_of_update_tracked : float
+        The same over the evaluated rows of targets once they are tracked: rows at
+        or after the target's first associated update (a target never tracked, or
+        the time before its track is confirmed, does not count; a track lost while
+        its target is still in coverage does).  NaN if there is no such row.
     n_truth_steps : int
         Evaluated truth rows: those inside ``coverage`` (all rows without it).
     n_truth_steps_updated : int
@@ -135,6 +140,7 @@ class ContinuityResult:
     """
 
     probability_of_update: float
+    probability_of_update_tracked: float
     n_truth_steps: int
     n_truth_steps_updated: int
     n_long_gaps: int
@@ -440,6 +446,10 @@ def track_continuity(
     held = idx >= 0
     held[held] = tt[q][held] - s_time[idx[held]] <= max_gap_s
     n_steps, n_held = int(q.size), int(np.count_nonzero(held))
+    first_any = np.full(n_truth, np.inf)
+    np.minimum.at(first_any, a_truth, a_time)
+    tracked = tt[q] >= first_any[rank[q]]
+    n_tracked, n_tracked_held = int(tracked.sum()), int(np.count_nonzero(held & tracked))
 
     # Long gaps: between consecutive associated updates, and after the last one.
     same = s_truth[1:] == s_truth[:-1]
@@ -467,6 +477,7 @@ def track_continuity(
     d = assoc.distance_m[a]
     return ContinuityResult(
         probability_of_update=n_held / n_steps if n_steps else float("nan"),
+        probability_of_update_tracked=n_tracked_held / n_tracked if n_tracked else float("nan"),
         n_truth_steps=n_steps,
         n_truth_steps_updated=n_held,
         n_long_gaps=interior + trailing,

@@ -78,6 +78,7 @@ class RunScore:
     gospa_missed_mean: float
     gospa_false_mean: float
     probability_of_update: float
+    probability_of_update_tracked: float
     long_gaps: int
     track_id_changes: int
     id_swaps: int
@@ -156,7 +157,9 @@ def evaluate_run(sc: Scenario, seed: int, cfg: TrackerConfig,
         seed=seed, targets=len(sim.targets), detections=int(det["time"].size),
         gospa_mean_m=mean(g["distance"]), gospa_localisation_mean=mean(g["localisation"]),
         gospa_missed_mean=mean(g["missed"]), gospa_false_mean=mean(g["false"]),
-        probability_of_update=float(c.probability_of_update), long_gaps=c.n_long_gaps,
+        probability_of_update=float(c.probability_of_update),
+        probability_of_update_tracked=float(c.probability_of_update_tracked),
+        long_gaps=c.n_long_gaps,
         track_id_changes=c.n_track_id_changes, id_swaps=c.n_truth_changes,
         false_updates=c.n_false_updates, false_update_share=float(c.false_update_share),
         false_tracks=c.n_false_tracks, confirmed_updates=c.n_counted_updates,
