@@ -146,6 +146,8 @@ class Tracker:
         #: bearings no track explains, kept a few seconds for triangulation
         self._bearings: DetectionBatch | None = None
         self._bearing_window_s = 3.0
+        #: radar frames bigger than this place only the plots that start tracks
+        self._place_lazily_above = 256
         #: chi-square gate thresholds by measurement dimension
         self._gate = {m: float(chi2.ppf(self.cfg.gate_probability, m)) for m in range(1, 5)}
         if self.cfg.association == "jpda":
@@ -201,11 +203,14 @@ class Tracker:
             _, first, inv = np.unique(key, return_index=True, return_inverse=True)
             by_frame = np.argsort(inv, kind="stable")
             bounds = np.searchsorted(inv[by_frame], np.arange(first.size + 1))
-            # plots and position reports placed in the tracking frame all at once
-            pos, cov, sig = self._detection_positions(batch)
+            # plots and position reports placed in the tracking frame all at once; a
+            # big radar frame places only its plots that no track explains, later
+            big = (np.diff(bounds) > self._place_lazily_above)[inv] & (batch.kind != POSITION)
+            pos, cov, sig = self._detection_positions(batch, ~big)
             for f in np.argsort(batch.time[first], kind="stable"):
                 rows = by_frame[bounds[f]:bounds[f + 1]]
-                self._frame(batch.take(rows), (pos[rows], cov[rows], sig[rows]))
+                self._frame(batch.take(rows), None if big[rows[0]] else
+                            (pos[rows], cov[rows], sig[rows]))
             self._triangulate()
         return self._collect()
 
@@ -217,9 +222,10 @@ class Tracker:
 
     # ------------------------------------------------------------------------ frames
     def _frame(self, fr: DetectionBatch,
-               placed: tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
+               placed: tuple[np.ndarray, np.ndarray, np.ndarray] | None) -> None:
         """Gate, assign and apply one sensor frame; ``placed`` holds its detections'
-        positions in the tracking frame (NaN for bearings)."""
+        positions in the tracking frame (NaN for bearings; None: place the free plots of
+        this radar frame when they start tracks)."""
         self.stats.frames += 1
         s = int(fr.sensor[0])
         kind = int(fr.kind[0])
@@ -323,9 +329,12 @@ class Tracker:
             free = fr.take(np.flatnonzero(~gated_dets))
             self._bearings = free if self._bearings is None else \
                 DetectionBatch.concat([self._bearings, free])
-        if kind in (RADAR3D, RADAR2D, POSITION) and placed is not None:
+        if kind in (RADAR3D, RADAR2D, POSITION):
             free = np.flatnonzero(~gated_dets)
-            self._initiate(fr.take(free), kind, s, placed[0][free], placed[1][free])
+            new = fr.take(free)
+            pos, cov, _ = self._detection_positions(new) if placed is None else \
+                (placed[0][free], placed[1][free], None)
+            self._initiate(new, kind, s, pos, cov)
 
     @staticmethod
     def _assign(ti: np.ndarray, di: np.ndarray, cost: np.ndarray, n: int, k: int,
@@ -390,10 +399,10 @@ class Tracker:
             ti = np.repeat(near, len(fr))
             di = np.tile(np.arange(len(fr)), near.size)
             return ti, di
-        if placed is None:
-            raise ValueError("a position-measuring frame needs its detections placed")
         if kind in (RADAR3D, RADAR2D):
             return self._candidates_polar(fr, s, pos_t, sig_t, spread, g)
+        if placed is None:
+            raise ValueError("a frame of position reports needs its detections placed")
         pos_d, _, sig_d = placed
         tree = cKDTree(pos_d)
         radius = g * np.sqrt(sig_t**2 + float(sig_d.max()) ** 2) + self._move(spread)
@@ -436,20 +445,22 @@ class Tracker:
         # its range window (compiled: kernels.polar_candidates)
         return kernels.polar_candidates(az_t, r_t, w_az, w_r, fr.z[:, 1], fr.z[:, 0])
 
-    def _detection_positions(self, b: DetectionBatch
+    def _detection_positions(self, b: DetectionBatch, which: np.ndarray | None = None
                              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Detections placed in the tracking frame: positions, their covariances and the
-        size of their uncertainty (m); NaN for bearings, which have no position.
+        size of their uncertainty (m); NaN for bearings, which have no position, and for
+        the rows ``which`` leaves out.
 
         A 2D radar plot has no elevation: it is placed at ``init_height_above_sensor_m``
         above the radar with ``init_height_sigma_m`` of vertical uncertainty."""
         k = len(b)
         pos = np.full((k, 3), np.nan)
         cov = np.full((k, 3, 3), np.nan)
-        report = np.flatnonzero(b.kind == POSITION)
+        want = np.ones(k, bool) if which is None else which
+        report = np.flatnonzero((b.kind == POSITION) & want)
         pos[report] = b.z[report, :3]
         cov[report] = np.einsum("ki,ij->kij", b.sigma[report, :3] ** 2, np.eye(3))
-        plot = np.flatnonzero((b.kind == RADAR3D) | (b.kind == RADAR2D))
+        plot = np.flatnonzero(((b.kind == RADAR3D) | (b.kind == RADAR2D)) & want)
         if plot.size:
             z3 = b.z[plot, :3].copy()
             sig3 = b.sigma[plot, :3].copy()
