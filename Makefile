@@ -35,6 +35,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_kernels.py
 	$(BIN)/python benchmarks/bench_jpda.py
 	$(BIN)/python benchmarks/bench_tracker.py
+	$(BIN)/python benchmarks/bench_scale.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks scripts
