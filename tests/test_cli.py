@@ -4,6 +4,7 @@ simulate → plot on a short run."""
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -118,6 +119,10 @@ def test_eval_prints_figures_as_json(tmp_path: Path) -> None:
     run = data["per_run"][0]
     assert run["pcrlb_rmse_m"] > 0.0 and run["rmse_over_pcrlb"] > 0.0
     assert data["summary"]["pcrlb_rmse_m"]["mean"] == pytest.approx(run["pcrlb_rmse_m"])
+    # continuity per class of target: the one drone is tracked; no bird or aircraft flies
+    assert 0.9 <= run["probability_of_update_tracked_drones"] <= 1.0
+    assert run["probability_of_update_tracked_drones"] == run["probability_of_update_tracked"]
+    assert math.isnan(run["probability_of_update_tracked_birds"])
     assert png.read_bytes()[:4] == b"\x89PNG"
 
 

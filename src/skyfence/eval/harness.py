@@ -60,6 +60,10 @@ __all__ = [
 #: GOSPA parameters: cut-off c (m), order p, alpha
 GOSPA_C_M = 500.0
 GOSPA_P = 2.0
+#: groups of truth target classes whose continuity is reported apart
+CLASS_GROUPS: dict[str, tuple[str, ...]] = {
+    "drones": ("drone_fixed_wing", "drone_rotary"), "birds": ("bird",),
+    "aircraft": ("aircraft",)}
 #: a track update further than this from every target is false, m
 GATE_M = 500.0
 #: target-times whose PCRLB is this large or more are not compared with the tracker, m
@@ -79,6 +83,10 @@ class RunScore:
     gospa_false_mean: float
     probability_of_update: float
     probability_of_update_tracked: float
+    #: the same over the rows of drones, birds (single and flocks) and manned aircraft
+    probability_of_update_tracked_drones: float
+    probability_of_update_tracked_birds: float
+    probability_of_update_tracked_aircraft: float
     long_gaps: int
     track_id_changes: int
     id_swaps: int
@@ -146,7 +154,16 @@ def evaluate_run(sc: Scenario, seed: int, cfg: TrackerConfig,
     T = table_to_enu({k: v[cover] for k, v in truth.items()}, *origin)
     K = table_to_enu(tracks, *origin)
     g = gospa_over_time(T, K, c=GOSPA_C_M, p=GOSPA_P)
-    c = track_continuity(table_to_enu(truth, *origin), K, gate_m=GATE_M, coverage=cover)
+    T_all = table_to_enu(truth, *origin)
+    c = track_continuity(T_all, K, gate_m=GATE_M, coverage=cover)
+    # per class of target: the same association (all targets), rows of one class counted
+    cls = np.asarray(truth["target_class"]).astype(str) if "target_class" in truth else \
+        np.full(truth["time"].size, "")
+    by_class = {}
+    for name, members in CLASS_GROUPS.items():
+        mine = cover & np.isin(cls, members)
+        by_class[name] = float(track_continuity(T_all, K, gate_m=GATE_M, coverage=mine)
+                               .probability_of_update_tracked) if mine.any() else float("nan")
     ttc = c.time_to_confirm_s[np.isfinite(c.time_to_confirm_s)]
     vs = rmse_vs_bound(sc, cfg, truth, det, cover, c, K["time"])
 
@@ -159,6 +176,9 @@ def evaluate_run(sc: Scenario, seed: int, cfg: TrackerConfig,
         gospa_missed_mean=mean(g["missed"]), gospa_false_mean=mean(g["false"]),
         probability_of_update=float(c.probability_of_update),
         probability_of_update_tracked=float(c.probability_of_update_tracked),
+        probability_of_update_tracked_drones=by_class["drones"],
+        probability_of_update_tracked_birds=by_class["birds"],
+        probability_of_update_tracked_aircraft=by_class["aircraft"],
         long_gaps=c.n_long_gaps,
         track_id_changes=c.n_track_id_changes, id_swaps=c.n_truth_changes,
         false_updates=c.n_false_updates, false_update_share=float(c.false_update_share),
