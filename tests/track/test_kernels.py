@@ -98,20 +98,6 @@ def _numpy_gate(c: dict, ti: np.ndarray, di: np.ndarray) -> tuple[np.ndarray, ..
     return d2, xp, Pp
 
 
-def _oosm_numpy(x: np.ndarray, P: np.ndarray, lag: np.ndarray, xr: np.ndarray, Pr: np.ndarray,
-                z: np.ndarray, model: measurement.MeasurementModel, site: np.ndarray,
-                rot: np.ndarray, R: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The tracker's one-step-lag update (Bar-Shalom B1), in numpy."""
-    F = motion.ConstantVelocity(Q, q_vertical=QV).jacobian(x, -lag)
-    zhat, H, S = filters.innovation(xr, Pr, model, site, rot, R)
-    nu = model.residual(z, zhat)
-    cross = np.einsum("kij,klj,kml->kim", P, F, H)
-    gain = np.swapaxes(np.linalg.solve(S, np.swapaxes(cross, 1, 2)), 1, 2)
-    x_new = x + np.einsum("kim,km->ki", gain, nu)
-    P_new = P - np.einsum("kim,kjm->kij", gain, cross)
-    return x_new, 0.5 * (P_new + np.swapaxes(P_new, 1, 2))
-
-
 def _numpy_update(c: dict, ti: np.ndarray, di: np.ndarray,
                   oosm: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     _, xp, Pp = _numpy_gate(c, ti, di)
@@ -133,9 +119,11 @@ def _numpy_update(c: dict, ti: np.ndarray, di: np.ndarray,
         k = np.flatnonzero(late[sel]) if oosm else np.empty(0, np.int64)
         if k.size:
             s = sel[k]
-            x_new[s], P_new[s] = _oosm_numpy(c["x"][ti[s]], c["P"][ti[s]],
-                                             c["t"][ti[s]] - t_det[s], xp[s], Pp[s],
-                                             c["z"][di[s], :m], model, site[k], rot[k], R[k])
+            F = motion.ConstantVelocity(Q, q_vertical=QV).jacobian(c["x"][ti[s]],
+                                                                   t_det[s] - c["t"][ti[s]])
+            x_new[s], P_new[s] = filters.oosm_correct(c["x"][ti[s]], c["P"][ti[s]], F, xp[s],
+                                                      Pp[s], c["z"][di[s], :m], model,
+                                                      site[k], rot[k], R[k])
     t_new = np.where(late, c["t"][ti], t_det) if oosm else t_det
     return x_new, P_new, t_new
 

@@ -28,6 +28,7 @@ __all__ = [
     "innovation",
     "log_likelihood",
     "mahalanobis2",
+    "oosm_correct",
     "ukf_predict",
     "ukf_update",
 ]
@@ -180,6 +181,28 @@ def ekf_correct(x: Array, P: Array, nu: Array, H: Array, S: Array,
     P_post = ikh @ P @ _t(ikh)
     P_post += gain @ (R @ _t(gain))
     return x_post, _sym_inplace(P_post)
+
+
+def oosm_correct(x: Array, P: Array, F: Array, xr: Array, Pr: Array, z: Array,
+                 model: MeasurementModel, site: Array | None, rot: Array | None,
+                 R: Array) -> tuple[Array, Array]:
+    """Apply late (out-of-sequence) detections to states that are already past them.
+
+    One-step-lag update in the manner of Bar-Shalom's algorithm B1: the state is
+    retrodicted to the detection's time (``xr, Pr``; ``F`` the Jacobian of that
+    retrodiction, ``(K, d, d)``), the innovation formed there, and the correction
+    applied to the current state ``(x, P)`` through the cross covariance ``P Fᵀ``
+    (process noise over the lag neglected in it).  Row ``k`` pairs state ``k`` with
+    detection ``z[k]``; returns the corrected means and (symmetrised) covariances.
+    """
+    zhat, H, S = innovation(xr, Pr, model, site, rot, R)
+    nu = model.residual(z, zhat)
+    cross = np.einsum("kij,klj,kml->kim", P, F, H)          # P Fᵀ Hᵀ  (K, d, m)
+    gain = np.linalg.solve(S, np.swapaxes(cross, 1, 2))     # S⁻¹ H F P (K, m, d)
+    gain = np.swapaxes(gain, 1, 2)                          # (K, d, m)
+    x_new = x + np.einsum("kim,km->ki", gain, nu)
+    P_new = P - np.einsum("kim,kjm->kij", gain, cross)
+    return x_new, 0.5 * (P_new + np.swapaxes(P_new, 1, 2))
 
 
 def mahalanobis2(nu: ArrayLike, S: ArrayLike) -> Array:

@@ -520,9 +520,9 @@ class Tracker:
                     assert self.motion is not None
                     lag = tr.t[idx[k]] - t_det[k]
                     F = self.motion.jacobian(tr.x[idx[k]], -lag)
-                    x[k], P[k] = self._oosm_update(tr.x[idx[k]], tr.P[idx[k]], F, xp[sel][k],
-                                                   Pp[sel][k], z[k], model, sites[k],
-                                                   rots[k], R[k])
+                    x[k], P[k] = filters.oosm_correct(tr.x[idx[k]], tr.P[idx[k]], F,
+                                                      xp[sel][k], Pp[sel][k], z[k], model,
+                                                      sites[k], rots[k], R[k])
             if late.any():
                 t_det = np.where(late, tr.t[idx], t_det)
             tr.x[idx] = x
@@ -577,8 +577,9 @@ class Tracker:
                   z: np.ndarray, model: measurement.MeasurementModel, site: np.ndarray,
                   rot: np.ndarray, R: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """A late detection applied to each model-conditioned state of IMM tracks ``idx``
-        (the one-step-lag update of ``_oosm_update`` per model, each with its own model's
-        retrodiction; the model probabilities are left as they are)."""
+        (the one-step-lag update of :func:`~skyfence.track.filters.oosm_correct` per model,
+        each with its own model's retrodiction; the model probabilities are left as they
+        are)."""
         assert self.imm is not None
         tr = self.tracks
         k, m, d = tr.xm[idx].shape
@@ -588,33 +589,12 @@ class Tracker:
             ix = self.imm.indices[j]
             F[:, j, ix[:, None], ix[None, :]] = mod.jacobian(x[:, j][:, ix], -lag)
         rep = np.repeat
-        xn, Pn = self._oosm_update(x.reshape(k * m, d), tr.Pm[idx].reshape(k * m, d, d),
-                                   F.reshape(k * m, d, d), xr.reshape(k * m, d),
-                                   Pr.reshape(k * m, d, d), rep(z, m, axis=0), model,
-                                   rep(site, m, axis=0), rep(rot, m, axis=0),
-                                   rep(R, m, axis=0))
+        xn, Pn = filters.oosm_correct(x.reshape(k * m, d), tr.Pm[idx].reshape(k * m, d, d),
+                                      F.reshape(k * m, d, d), xr.reshape(k * m, d),
+                                      Pr.reshape(k * m, d, d), rep(z, m, axis=0), model,
+                                      rep(site, m, axis=0), rep(rot, m, axis=0),
+                                      rep(R, m, axis=0))
         return xn.reshape(k, m, d), Pn.reshape(k, m, d, d)
-
-    def _oosm_update(self, x: np.ndarray, P: np.ndarray, F: np.ndarray, xr: np.ndarray,
-                     Pr: np.ndarray, z: np.ndarray, model: measurement.MeasurementModel,
-                     site: np.ndarray, rot: np.ndarray,
-                     R: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Apply a late detection to a state that is already past it.
-
-        One-step-lag update in the manner of Bar-Shalom's algorithm B1: the state is
-        retrodicted to the detection's time (``xr, Pr``; ``F`` the Jacobian of that
-        retrodiction), the innovation formed there, and the correction applied to the
-        current state through the cross covariance ``P Fᵀ`` (process noise over the lag
-        neglected in it).
-        """
-        zhat, H, S = filters.innovation(xr, Pr, model, site, rot, R)
-        nu = model.residual(z, zhat)
-        cross = np.einsum("kij,klj,kml->kim", P, F, H)          # P Fᵀ Hᵀ  (K, d, m)
-        gain = np.linalg.solve(S, np.swapaxes(cross, 1, 2))     # S⁻¹ H F P (K, m, d)
-        gain = np.swapaxes(gain, 1, 2)                          # (K, d, m)
-        x_new = x + np.einsum("kim,km->ki", gain, nu)
-        P_new = P - np.einsum("kim,kjm->kij", gain, cross)
-        return x_new, 0.5 * (P_new + np.swapaxes(P_new, 1, 2))
 
     def _manage(self, now: float, updated: np.ndarray) -> None:
         tr = self.tracks
