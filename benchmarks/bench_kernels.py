@@ -148,23 +148,9 @@ def make_problem(n: int, seed: int, use_rv: bool) -> dict[str, Any]:
 
 
 def polar_numpy(p: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
-    """Tracker._candidates_polar after its windows: sorted searchsorted windows."""
-    az_t, r_t, w_az, w_r = p["az_t"], p["r_t"], p["w_az"], p["w_r"]
-    az_d = p["z"][:, 1] % (2 * np.pi)
-    order = np.argsort(az_d)
-    k = order.size
-    az3 = np.concatenate([az_d[order] - 2 * np.pi, az_d[order], az_d[order] + 2 * np.pi])
-    idx3 = np.concatenate([order, order, order])
-    lo = np.searchsorted(az3, az_t - w_az, "left")
-    hi = np.searchsorted(az3, az_t + w_az, "right")
-    hi = np.minimum(hi, lo + k)
-    counts = hi - lo
-    total = int(counts.sum())
-    ti = np.repeat(np.arange(az_t.size), counts)
-    offs = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
-    di = idx3[np.repeat(lo, counts) + offs]
-    near = np.abs(p["z"][di, 0] - r_t[ti]) <= w_r[ti]
-    return ti[near], di[near]
+    """Tracker._candidates_polar after its windows, in numpy (the kernel's reference)."""
+    return kernels.polar_candidates_numpy(p["az_t"], p["r_t"], p["w_az"], p["w_r"],
+                                          p["z"][:, 1], p["z"][:, 0])
 
 
 def gate_numpy(p: dict[str, Any], ti: np.ndarray, di: np.ndarray) -> tuple[Any, ...]:

@@ -257,26 +257,6 @@ def test_inputs_are_not_modified() -> None:
 # ------------------------------------------------------------------------- coarse gate
 
 
-def _polar_numpy(az_t: np.ndarray, r_t: np.ndarray, w_az: np.ndarray, w_r: np.ndarray,
-                 az_plot: np.ndarray, r_plot: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The tracker's searchsorted windows (Tracker._candidates_polar, windows given)."""
-    az_d = az_plot % (2 * np.pi)
-    order = np.argsort(az_d)
-    k = order.size
-    az3 = np.concatenate([az_d[order] - 2 * np.pi, az_d[order], az_d[order] + 2 * np.pi])
-    idx3 = np.concatenate([order, order, order])
-    lo = np.searchsorted(az3, az_t - w_az, "left")
-    hi = np.searchsorted(az3, az_t + w_az, "right")
-    hi = np.minimum(hi, lo + k)
-    counts = hi - lo
-    total = int(counts.sum())
-    ti = np.repeat(np.arange(az_t.size), counts)
-    offs = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
-    di = idx3[np.repeat(lo, counts) + offs]
-    near = np.abs(r_plot[di] - r_t[ti]) <= w_r[ti]
-    return ti[near], di[near]
-
-
 @pytest.mark.parametrize("seed", SEEDS)
 def test_polar_candidates_match_numpy(seed: int) -> None:
     rng = np.random.default_rng(seed)
@@ -304,7 +284,7 @@ def test_polar_candidates_match_numpy(seed: int) -> None:
     # a track with no position: no pairs
     az_t[104], r_t[104], w_az[104], w_r[104] = np.nan, np.nan, np.pi, np.nan
     ti, di = kernels.polar_candidates(az_t, r_t, w_az, w_r, az_d, r_d)
-    ti_ref, di_ref = _polar_numpy(az_t, r_t, w_az, w_r, az_d, r_d)
+    ti_ref, di_ref = kernels.polar_candidates_numpy(az_t, r_t, w_az, w_r, az_d, r_d)
     np.testing.assert_array_equal(ti, ti_ref)
     np.testing.assert_array_equal(di, di_ref)
     assert ti.size > 0

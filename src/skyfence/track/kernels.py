@@ -47,7 +47,8 @@ import numpy as np
 from numba import njit
 from numpy.typing import ArrayLike, NDArray
 
-__all__ = ["cv_radar_gate", "cv_radar_update", "gnn_clusters", "polar_candidates", "warm_up"]
+__all__ = ["cv_radar_gate", "cv_radar_update", "gnn_clusters", "polar_candidates",
+           "polar_candidates_numpy", "warm_up"]
 
 Array = NDArray[np.float64]
 
@@ -801,6 +802,32 @@ def polar_candidates(az_t: ArrayLike, r_t: ArrayLike, w_az: ArrayLike, w_r: Arra
     az = az_d % (2.0 * np.pi)
     order = np.argsort(az)
     return _polar_kernel(az_t, r_t, w_az, w_r, az[order], r_d[order], _i8(order))
+
+
+def polar_candidates_numpy(az_t: ArrayLike, r_t: ArrayLike, w_az: ArrayLike, w_r: ArrayLike,
+                           az_d: ArrayLike, r_d: ArrayLike) -> tuple[NDArray[np.int64],
+                                                                     NDArray[np.int64]]:
+    """:func:`polar_candidates` in numpy: the same pairs in the same order.
+
+    The plots are sorted by azimuth and repeated one turn either side for the wrap at
+    north; each track's azimuth window is found with ``searchsorted``, then its range
+    window applied.  The reference the kernel is tested and benchmarked against.
+    """
+    az_t, r_t, w_az, w_r = (np.asarray(a, dtype=np.float64) for a in (az_t, r_t, w_az, w_r))
+    r_d = np.asarray(r_d, dtype=np.float64)
+    az = np.asarray(az_d, dtype=np.float64) % _TWO_PI
+    order = np.argsort(az)
+    k = order.size
+    az3 = np.concatenate([az[order] - _TWO_PI, az[order], az[order] + _TWO_PI])
+    idx3 = np.concatenate([order, order, order])
+    lo = np.searchsorted(az3, az_t - w_az, "left")
+    hi = np.minimum(np.searchsorted(az3, az_t + w_az, "right"), lo + k)  # no plot twice
+    counts = hi - lo
+    ti = np.repeat(np.arange(az_t.size), counts)
+    offs = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+    di = idx3[np.repeat(lo, counts) + offs]
+    near = np.abs(r_d[di] - r_t[ti]) <= w_r[ti]
+    return ti[near].astype(np.int64), di[near].astype(np.int64)
 
 
 def gnn_clusters(ti: ArrayLike, di: ArrayLike, cost: ArrayLike, n_tracks: int,
