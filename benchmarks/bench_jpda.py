@@ -26,31 +26,23 @@ The gate itself is not timed.  Threads of the numeric libraries are pinned to on
 
 from __future__ import annotations
 
-import os
+import _onecore  # noqa: F401  (first: one thread per numeric library; finds skyfence)
 
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-             "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMBA_NUM_THREADS"):
-    os.environ[_var] = "1"
+# isort: split
 
-import argparse  # noqa: E402
-import json  # noqa: E402
-import math  # noqa: E402
-import platform  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-from collections.abc import Callable  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
+import argparse
+import json
+import math
+import platform
+import time
+from collections.abc import Callable
+from typing import Any
 
-import numpy as np  # noqa: E402
-from scipy.spatial import cKDTree  # noqa: E402
-from scipy.stats import chi2  # noqa: E402
+import numpy as np
+from scipy.spatial import cKDTree
+from scipy.stats import chi2
 
-try:
-    from skyfence.track import filters, jpda
-except ModuleNotFoundError:  # not installed: use the source tree
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-    from skyfence.track import filters, jpda
+from skyfence.track import filters, jpda
 
 SIGMA_Z = 10.0                     # m, position report noise per axis
 SIGMA_TRACK = (15.0, 30.0)         # m, range of the tracks' position 1σ

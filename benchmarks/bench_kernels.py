@@ -37,36 +37,30 @@ Threads of the numeric libraries are pinned to one::
 
 from __future__ import annotations
 
+import _onecore  # noqa: F401  (first: one thread per numeric library; finds skyfence)
+
+# isort: split
+
+import argparse
+import json
 import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-             "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMBA_NUM_THREADS"):
-    os.environ[_var] = "1"
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+from scipy.stats import chi2
 
-import argparse  # noqa: E402
-import json  # noqa: E402
-import platform  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from collections.abc import Callable  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
-
-import numpy as np  # noqa: E402
-from scipy.optimize import linear_sum_assignment  # noqa: E402
-from scipy.sparse import coo_matrix  # noqa: E402
-from scipy.sparse.csgraph import connected_components  # noqa: E402
-from scipy.stats import chi2  # noqa: E402
-
-try:
-    import skyfence  # noqa: F401
-except ModuleNotFoundError:  # not installed: use the source tree
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-
-from skyfence.track import filters, kernels, measurement, motion  # noqa: E402
-from skyfence.track.associate import gnn_assign  # noqa: E402
+from skyfence.track import filters, kernels, measurement, motion
+from skyfence.track.associate import gnn_assign
 
 LAT0, LON0, ALT0 = 55.0, 24.0, 100.0           # tracking origin
 RADAR = (55.1, 24.15, 150.0)                   # the radar: ~14 km away, own north and up

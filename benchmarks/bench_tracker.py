@@ -45,40 +45,33 @@ The geometry is the tangent plane at the radar for truth and both trackers::
 
 from __future__ import annotations
 
-import os
+import _onecore  # noqa: F401  (first: one thread per numeric library; finds skyfence)
 
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-             "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS"):
-    os.environ[_var] = "1"
+# isort: split
 
-import argparse  # noqa: E402
-import contextlib  # noqa: E402
-import ctypes  # noqa: E402
-import datetime  # noqa: E402
-import gc  # noqa: E402
-import json  # noqa: E402
-import math  # noqa: E402
-import platform  # noqa: E402
-import signal  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-import tracemalloc  # noqa: E402
-from collections.abc import Iterator  # noqa: E402
-from dataclasses import asdict, dataclass, field  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
+import argparse
+import contextlib
+import ctypes
+import datetime
+import gc
+import json
+import math
+import platform
+import signal
+import sys
+import time
+import tracemalloc
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
-import numpy as np  # noqa: E402
-from scipy.sparse import coo_matrix  # noqa: E402
-from scipy.sparse.csgraph import connected_components  # noqa: E402
-from scipy.spatial import cKDTree  # noqa: E402
-from scipy.stats import chi2  # noqa: E402
+import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+from scipy.spatial import cKDTree
+from scipy.stats import chi2
 
-try:
-    from skyfence.eval.gospa import gospa
-except ModuleNotFoundError:  # not installed: use the source tree
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-    from skyfence.eval.gospa import gospa
+from skyfence.eval.gospa import gospa
 
 # ----------------------------------------------------------------------------- scenario
 
