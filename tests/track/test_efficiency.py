@@ -40,18 +40,17 @@ def _truth(n: int, steps: int, rng: np.random.Generator) -> np.ndarray:
     return x
 
 
-def test_rmse_meets_the_pcrlb_on_a_benign_scene() -> None:
-    rng = np.random.default_rng(11)
-    n, steps = 60, 90
-    truth = _truth(n, steps, rng)
+def _track_rmse(cfg: TrackerConfig, truth: np.ndarray, R: np.ndarray,
+                rng: np.random.Generator) -> tuple[np.ndarray, int]:
+    """Feed one radar's noisy plots of ``truth`` to a tracker, one scan a second; the
+    position RMSE over targets per step (each target's track: the nearest; targets are
+    ~1 km apart, errors tens of metres) and the number of tracks at the end."""
+    steps, n = truth.shape[:2]
     radar = Radar3D(with_radial_velocity=False)
-    R = np.diag([SIG_R**2, np.radians(SIG_A) ** 2, np.radians(SIG_A) ** 2])
     dep = SensorDeployment(sensor=[SensorSpec(
         id="r", kind="radar3d", lat_deg=ORIGIN[0], lon_deg=ORIGIN[1], alt_m=ORIGIN[2],
         max_range_m=30_000.0, sigma_range_m=SIG_R, sigma_azimuth_deg=SIG_A,
         sigma_elevation_deg=SIG_A)])
-    cfg = TrackerConfig(origin=ORIGIN, q=Q, q_vertical=Q, use_radial_velocity=False,
-                        confirm_m=2, confirm_n=3)
     tracker = Tracker(dep, cfg)
     est = np.full((steps, n, 3), np.nan)
     for k in range(steps):
@@ -61,17 +60,36 @@ def test_rmse_meets_the_pcrlb_on_a_benign_scene() -> None:
             "kind": np.full(n, "radar3d"), "range_m": z[:, 0],
             "azimuth_deg": np.degrees(z[:, 1]) % 360, "elevation_deg": np.degrees(z[:, 2])})
         tr = tracker.tracks
-        # each truth's track: the nearest (targets are ~1 km apart, errors ~tens of m)
         d = np.linalg.norm(tr.x[None, :, :3] - truth[k, :, None, :3], axis=2)
         est[k] = tr.x[np.argmin(d, axis=1), :3]
-    assert len(tracker.tracks) == n
-    err2 = np.sum((est - truth[:, :, :3]) ** 2, axis=2)           # (T, N)
-    rmse = np.sqrt(err2.mean(axis=1))
-    # the bound, started like the tracker: first plot's position covariance, broad velocity
-    p0 = np.zeros((n, 6, 6))
+    return np.sqrt(np.sum((est - truth[:, :, :3]) ** 2, axis=2).mean(axis=1)), len(tracker.tracks)
+
+
+def _bound_prior(truth: np.ndarray, R: np.ndarray) -> np.ndarray:
+    """The PCRLB's prior, started like the tracker: the first plot's position covariance,
+    broad velocity (50 m/s horizontal, 5 m/s vertical), a turn rate of 4°/s if any."""
+    n, d = truth.shape[1:]
+    radar = Radar3D(with_radial_velocity=False)
+    p0 = np.zeros((n, d, d))
     _, cov0 = radar.inverse(radar.h(truth[0]), None, None, np.broadcast_to(R, (n, 3, 3)))
     p0[:, :3, :3] = cov0
-    p0[:, 3:, 3:] = np.diag([50.0**2, 50.0**2, 5.0**2])
+    p0[:, 3:6, 3:6] = np.diag([50.0**2, 50.0**2, 5.0**2])
+    if d > 6:
+        p0[:, 6, 6] = np.radians(4.0) ** 2
+    return p0
+
+
+def test_rmse_meets_the_pcrlb_on_a_benign_scene() -> None:
+    rng = np.random.default_rng(11)
+    n, steps = 60, 90
+    truth = _truth(n, steps, rng)
+    radar = Radar3D(with_radial_velocity=False)
+    R = np.diag([SIG_R**2, np.radians(SIG_A) ** 2, np.radians(SIG_A) ** 2])
+    cfg = TrackerConfig(origin=ORIGIN, q=Q, q_vertical=Q, use_radial_velocity=False,
+                        confirm_m=2, confirm_n=3)
+    rmse, n_tracks = _track_rmse(cfg, truth, R, rng)
+    assert n_tracks == n
+    p0 = _bound_prior(truth, R)
     bound = position_rmse_bound(pcrlb(truth, np.arange(steps, dtype=float),
                                       ConstantVelocity(Q), [PcrlbSensor(radar, None, None, R)],
                                       p0))
@@ -110,28 +128,6 @@ def _turning_truth(n: int, steps: int, rng: np.random.Generator, q: float,
     return x
 
 
-def _track_rmse(cfg: TrackerConfig, truth: np.ndarray, R: np.ndarray,
-                rng: np.random.Generator) -> np.ndarray:
-    steps, n = truth.shape[:2]
-    radar = Radar3D(with_radial_velocity=False)
-    dep = SensorDeployment(sensor=[SensorSpec(
-        id="r", kind="radar3d", lat_deg=ORIGIN[0], lon_deg=ORIGIN[1], alt_m=ORIGIN[2],
-        max_range_m=30_000.0, sigma_range_m=SIG_R, sigma_azimuth_deg=SIG_A,
-        sigma_elevation_deg=SIG_A)])
-    tracker = Tracker(dep, cfg)
-    est = np.full((steps, n, 3), np.nan)
-    for k in range(steps):
-        z = radar.h(truth[k]) + rng.standard_normal((n, 3)) * np.sqrt(np.diag(R))
-        tracker.step({
-            "time": np.full(n, T0 + k), "sensor_id": np.full(n, "r"),
-            "kind": np.full(n, "radar3d"), "range_m": z[:, 0],
-            "azimuth_deg": np.degrees(z[:, 1]) % 360, "elevation_deg": np.degrees(z[:, 2])})
-        tr = tracker.tracks
-        d = np.linalg.norm(tr.x[None, :, :3] - truth[k, :, None, :3], axis=2)
-        est[k] = tr.x[np.argmin(d, axis=1), :3]
-    return np.sqrt(np.sum((est - truth[:, :, :3]) ** 2, axis=2).mean(axis=1))
-
-
 def test_imm_stays_near_the_pcrlb_on_manoeuvring_targets() -> None:
     """Targets that turn at 4°/s (2 m/s² at 45 m/s) for 30 s and 20 s: the IMM (CV + CT)
     keeps the RMSE within 30 % of the bound; a single CV filter tuned for the straight legs
@@ -144,19 +140,16 @@ def test_imm_stays_near_the_pcrlb_on_manoeuvring_targets() -> None:
     R = np.diag([SIG_R**2, np.radians(SIG_A) ** 2, np.radians(SIG_A) ** 2])
     # the bound along the true path with the true turn rates (known manoeuvre times: the
     # bound knows when each turn starts, the tracker does not)
-    p0 = np.zeros((n, 7, 7))
-    _, cov0 = radar.inverse(radar.h(truth[0]), None, None, np.broadcast_to(R, (n, 3, 3)))
-    p0[:, :3, :3] = cov0
-    p0[:, 3:6, 3:6] = np.diag([50.0**2, 50.0**2, 5.0**2])
-    p0[:, 6, 6] = np.radians(4.0) ** 2
+    p0 = _bound_prior(truth, R)
     bound = position_rmse_bound(pcrlb(truth, np.arange(steps, dtype=float),
                                       CoordinatedTurn(q, 1e-6, q_vertical=0.1),
                                       [PcrlbSensor(radar, None, None, R)], p0))
     crlb = np.mean(np.sqrt((bound**2).mean(axis=1))[20:])
     base = dict(origin=ORIGIN, q=q, q_vertical=0.1, use_radial_velocity=False, confirm_m=2,
                 confirm_n=3)
-    imm = _track_rmse(TrackerConfig(motion="imm", **base), truth, R, np.random.default_rng(9))
-    cv = _track_rmse(TrackerConfig(**base), truth, R, np.random.default_rng(9))
+    imm, _ = _track_rmse(TrackerConfig(motion="imm", **base), truth, R,
+                         np.random.default_rng(9))
+    cv, _ = _track_rmse(TrackerConfig(**base), truth, R, np.random.default_rng(9))
     ratio_imm = float(np.mean(imm[20:]) / crlb)
     ratio_cv = float(np.mean(cv[20:]) / crlb)
     assert ratio_imm <= 1.30, ratio_imm            # measured 1.09
