@@ -730,22 +730,22 @@ class Tracker:
         tr = self.tracks
         if idx.size == 0:
             return
-        self._out.append({
+        rec = {
             "t": tr.t[idx].copy(), "id": tr.id[idx].copy(), "x": tr.x[idx, :6].copy(),
             "P": tr.P[idx, :3, :3].copy(),
             "status": tr.status[idx].copy() if status is None else np.full(idx.size, status),
             "hits": tr.hits[idx].copy(),
             "sensor": np.where(tr.t_update[idx] == tr.t[idx], tr.last_sensor[idx], -1),
-        })
+        }
+        self._out.append(rec)
         if self.keep_history and status is None:
-            firm = idx[(tr.status[idx] == CONFIRMED) | (tr.status[idx] == COASTING)]
-            if firm.size:
-                self._history.append({
-                    "t": tr.t[firm].copy(), "id": tr.id[firm].copy(), "x": tr.x[firm].copy(),
-                    "P": tr.P[firm].copy(), "status": tr.status[firm].copy(),
-                    "hits": tr.hits[firm].copy(), "sensor": np.where(
-                        tr.t_update[firm] == tr.t[firm], tr.last_sensor[firm], -1),
-                    "xm": tr.xm[firm].copy(), "Pm": tr.Pm[firm].copy(), "mu": tr.mu[firm].copy()})
+            # the whole filtered state of confirmed and coasting tracks, for smoothed()
+            firm = (rec["status"] == CONFIRMED) | (rec["status"] == COASTING)
+            if firm.any():
+                j = idx[firm]
+                self._history.append({**{k: v[firm] for k, v in rec.items()},
+                                      "x": tr.x[j], "P": tr.P[j], "xm": tr.xm[j],
+                                      "Pm": tr.Pm[j], "mu": tr.mu[j]})
 
     def smoothed(self) -> dict[str, np.ndarray]:
         """Fixed-interval smoothed states of every track since it was confirmed, for
@@ -759,7 +759,7 @@ class Tracker:
         if not self.keep_history:
             raise ValueError("Tracker.smoothed needs a tracker built with keep_history=True")
         if not self._history:
-            return self._collect()
+            return self._rows(None)
         h = {k: np.concatenate([r[k] for r in self._history]) for k in self._history[0]}
         order = np.lexsort((h["t"], h["id"]))
         h = {k: v[order] for k, v in h.items()}
@@ -775,17 +775,21 @@ class Tracker:
             xs, Ps = rts_smooth_tracks(parts[0], parts[1], parts[2], self.motion)
         x = np.concatenate(xs)
         P = np.concatenate(Ps)
-        self._out = [{"t": h["t"], "id": h["id"], "x": x[:, :6], "P": P[:, :3, :3],
-                      "status": h["status"], "hits": h["hits"], "sensor": h["sensor"]}]
-        return self._collect()
+        return self._rows({"t": h["t"], "id": h["id"], "x": x[:, :6], "P": P[:, :3, :3],
+                           "status": h["status"], "hits": h["hits"], "sensor": h["sensor"]})
 
     def _collect(self) -> dict[str, np.ndarray]:
-        """The recorded states as rows of ``TRACK_COLUMNS`` (WGS84, local ENU velocity)."""
-        if not self._out:
+        """The states recorded since the last call, as rows of ``TRACK_COLUMNS``."""
+        out, self._out = self._out, []
+        return self._rows({k: np.concatenate([o[k] for o in out]) for k in out[0]}
+                          if out else None)
+
+    def _rows(self, rec: dict[str, np.ndarray] | None) -> dict[str, np.ndarray]:
+        """Recorded states (``t, id, x`` (K, 6), ``P`` (K, 3, 3), ``status, hits, sensor``)
+        as rows of ``TRACK_COLUMNS`` (WGS84, local ENU velocity); None: no rows."""
+        if rec is None:
             return {k: np.empty(0, dtype=str if v == "str" else v)
                     for k, v in TRACK_COLUMNS.items()}
-        rec = {k: np.concatenate([o[k] for o in self._out]) for k in self._out[0]}
-        self._out = []
         x = rec["x"]
         lat, lon, alt = enu2geodetic(x[:, 0], x[:, 1], x[:, 2], *self.origin)
         # velocity and position sigma in the local east/north/up at the track
