@@ -331,3 +331,18 @@ def test_a_lost_track_counts_against_the_tracked_probability_of_update() -> None
     r = track_continuity(_truth(), lost, gate_m=50.0, max_gap_s=5.0)
     # target 1's rows from 3 s to 59 s (57) are tracked; held: 3 s … 34 s (32; last at 29.5 s)
     assert r.probability_of_update_tracked == pytest.approx(32 / 57)
+
+
+def test_a_given_association_gives_the_same_figures() -> None:
+    truth, tracks = _truth(), _perfect()
+    coverage = np.ones(120, dtype=bool)
+    coverage[60:] = False                                   # score target 1 alone
+    assoc = associate_updates(truth, tracks, gate_m=50.0)
+    a = track_continuity(truth, tracks, gate_m=50.0, coverage=coverage)
+    b = track_continuity(truth, tracks, gate_m=50.0, coverage=coverage, association=assoc)
+    assert a.probability_of_update == b.probability_of_update
+    assert a.probability_of_update_tracked == b.probability_of_update_tracked
+    assert (a.n_false_updates, a.n_long_gaps) == (b.n_false_updates, b.n_long_gaps)
+    other = associate_updates(truth, {k: v[:10] for k, v in tracks.items()}, gate_m=50.0)
+    with pytest.raises(DataError, match="belongs to other tables"):
+        track_continuity(truth, tracks, gate_m=50.0, association=other)

@@ -386,6 +386,7 @@ def track_continuity(
     coverage: ArrayLike | None = None,
     columns: Sequence[str] = ENU_COLUMNS,
     statuses: Sequence[str] = ("confirmed",),
+    association: UpdateAssociation | None = None,
 ) -> ContinuityResult:
     """SIAP-style track quality of a tracks table against a truth table.
 
@@ -411,6 +412,10 @@ def track_continuity(
         :data:`~skyfence.eval.gospa.ENU_COLUMNS`).
     statuses : sequence of str, optional
         Track statuses that are counted as updates (default ``("confirmed",)``).
+    association : UpdateAssociation, optional
+        :func:`associate_updates` of these tables with this ``gate_m``, ``columns`` and
+        ``statuses``, when it is already at hand (e.g. to score several ``coverage``
+        masks of one run); computed when omitted.
 
     Returns
     -------
@@ -418,10 +423,14 @@ def track_continuity(
     """
     max_gap_s = _check_positive("max_gap_s", max_gap_s)
     long_gap_s = _check_positive("long_gap_s", long_gap_s)
-    assoc = associate_updates(truth_table, track_table, gate_m, columns, statuses)
+    assoc = association if association is not None else \
+        associate_updates(truth_table, track_table, gate_m, columns, statuses)
     tt = _times(truth_table, "truth")
     rank = np.searchsorted(assoc.truth_ids, _column(truth_table, "truth_id", "truth"))
     kt = _times(track_table, "track")
+    if assoc.truth_index.size != kt.size:
+        raise DataError(f"association has {assoc.truth_index.size} track rows, the tracks "
+                        f"table {kt.size}: it belongs to other tables")
     _, track_rank = np.unique(_column(track_table, "track_id", "track", rows=kt.size),
                               return_inverse=True)
     if coverage is None:

@@ -25,7 +25,7 @@ import numpy as np
 
 from skyfence.config.sensors import SensorSpec
 from skyfence.errors import DataError
-from skyfence.eval.continuity import ContinuityResult, track_continuity
+from skyfence.eval.continuity import ContinuityResult, associate_updates, track_continuity
 from skyfence.eval.gospa import ENU_COLUMNS, ENU_VELOCITY_COLUMNS, gospa_over_time, table_to_enu
 from skyfence.eval.pcrlb import PcrlbSensor, pcrlb, position_rmse_bound
 from skyfence.sim.engine import Simulation
@@ -155,14 +155,16 @@ def evaluate_run(sc: Scenario, seed: int, cfg: TrackerConfig,
     K = table_to_enu(tracks, *origin)
     g = gospa_over_time(T, K, c=GOSPA_C_M, p=GOSPA_P)
     T_all = table_to_enu(truth, *origin)
-    c = track_continuity(T_all, K, gate_m=GATE_M, coverage=cover)
+    assoc = associate_updates(T_all, K, gate_m=GATE_M)
+    c = track_continuity(T_all, K, gate_m=GATE_M, coverage=cover, association=assoc)
     # per class of target: the same association (all targets), rows of one class counted
     cls = np.asarray(truth["target_class"]).astype(str) if "target_class" in truth else \
         np.full(truth["time"].size, "")
     by_class = {}
     for name, members in CLASS_GROUPS.items():
         mine = cover & np.isin(cls, members)
-        by_class[name] = float(track_continuity(T_all, K, gate_m=GATE_M, coverage=mine)
+        by_class[name] = float(track_continuity(T_all, K, gate_m=GATE_M, coverage=mine,
+                                                association=assoc)
                                .probability_of_update_tracked) if mine.any() else float("nan")
     ttc = c.time_to_confirm_s[np.isfinite(c.time_to_confirm_s)]
     vs = rmse_vs_bound(sc, cfg, truth, det, cover, c, K["time"])
