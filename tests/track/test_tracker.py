@@ -301,3 +301,36 @@ def test_smoothed_track_is_closer_to_the_truth(scenario_file, motion) -> None:  
     assert rmse(smooth) < 0.8 * rmse(filtered), (rmse(smooth), rmse(filtered))
     with pytest.raises(ValueError, match="keep_history=True"):
         Tracker(sc.deployment).smoothed()
+
+
+RID = """
+[[sensor]]
+id = "rid1"
+kind = "remote_id"
+lat_deg = 54.60
+lon_deg = 25.60
+alt_m = 200.0
+max_range_m = 20000.0
+scan_period_s = 1.0
+sigma_pos_m = 5.0
+fov_elevation_deg = [-90.0, 90.0]
+"""
+
+
+def test_track_rows_carry_rcs_and_cooperative_id(scenario_file) -> None:  # type: ignore[no-untyped-def]
+    """A track update carries the RCS and the id_hint of the detection that made it."""
+    body = RADAR.format(id="r1", lat=54.60, lon=25.60, clutter=0.0) + RID
+    body += flight("q", (54.62, 25.58), (54.64, 25.64), 120, type_="quadcopter",
+                   extra='remote_id = "1596F3A7XK0042"')
+    truth, tracks, _ = track_run(scenario_file(body, duration=200))
+    conf = tracks["status"] == "confirmed"
+    radar = conf & (tracks["sensor_id"] == "r1")
+    rid = conf & (tracks["sensor_id"] == "rid1")
+    assert radar.sum() > 50 and rid.sum() > 50
+    # radar updates: the plot's RCS, scattered about the target's mean RCS
+    assert np.all(np.isfinite(tracks["rcs_dbsm"][radar]))
+    assert abs(np.median(tracks["rcs_dbsm"][radar]) - np.median(truth["rcs_dbsm"])) < 6.0
+    # Remote ID updates: the broadcast serial, and no RCS
+    serials = set(tracks["id_hint"][rid])
+    assert len(serials) == 1 and serials != {""}
+    assert np.all(np.isnan(tracks["rcs_dbsm"][rid]))

@@ -8,8 +8,15 @@ columns and carry them along; writers emit exactly these columns in this order
 from __future__ import annotations
 
 __all__ = [
+    "ALERT_COLUMNS",
+    "ALERT_KINDS",
+    "ALERT_STATES",
+    "CLASSIFY_CLASSES",
+    "CLASS_PROB_COLUMNS",
     "DETECTION_COLUMNS",
     "DETECTION_KINDS",
+    "EVENT_COLUMNS",
+    "EVENT_KINDS",
     "QUARANTINE_COLUMNS",
     "TARGET_CLASSES",
     "TRACK_COLUMNS",
@@ -92,6 +99,82 @@ TRACK_COLUMNS: dict[str, str] = {
     "class_prob": "float64",
     "n_updates": "int64",              # detections that have updated the track
     "sensor_id": "str",                # sensor of the last update ("" when coasting)
+    "rcs_dbsm": "float64",             # RCS of the detection of this update (NaN if none)
+    "id_hint": "str",                  # cooperative id of the detection of this update, or ""
+}
+
+#: classes ``classify`` gives probabilities over (the truth classes plus clutter)
+CLASSIFY_CLASSES: tuple[str, ...] = (*TARGET_CLASSES, "clutter")
+
+#: per-class probability columns ``classify`` adds to track rows (``p_<class>``), beside
+#: ``class`` (the most probable) and ``class_prob`` (its probability)
+CLASS_PROB_COLUMNS: dict[str, str] = {f"p_{c}": "float64" for c in CLASSIFY_CLASSES} | {
+    "cooperative_id": "str",           # ADS-B / Remote ID identity the track took, or ""
+    "spoofed": "bool",                 # a Remote ID report claiming this track disagrees
+}
+
+#: airspace events, in the order of their codes
+EVENT_KINDS: tuple[str, ...] = (
+    "border_entry",      # crossed into the protected country
+    "border_exit",       # crossed back out
+    "zone_entry",        # entered a protected zone
+    "zone_exit",         # left it
+    "zone_approach",     # predicted to reach a zone within the look-ahead
+    "loiter",            # stayed within a small area for a while
+)
+
+#: events: one row per airspace event of a track (``airspace`` emits them once each)
+EVENT_COLUMNS: dict[str, str] = {
+    "time": "float64",                 # when it happened (a crossing: interpolated), UTC s
+    "detected_time": "float64",        # time of the track update that revealed it
+    "track_id": "int64",
+    "kind": "str",                     # one of EVENT_KINDS
+    "lat_deg": "float64",              # where (a crossing: the interpolated crossing point)
+    "lon_deg": "float64",
+    "alt_m": "float64",
+    "country_from": "str",             # ISO code of the side it came from ("" if n/a)
+    "country_to": "str",
+    "zone_id": "str",                  # zone events: the zone ("" otherwise)
+    "heading_deg": "float64",          # course over ground, clockwise from true north
+    "speed_mps": "float64",
+    "depth_m": "float64",              # distance inside the protected country (≥ 0)
+    "time_to_zone_s": "float64",       # zone_approach: predicted time to the zone
+    "time_to_zone_sigma_s": "float64",
+    "distance_m": "float64",           # zone_approach: distance to the zone now
+}
+
+#: alert lifecycle states
+ALERT_STATES: tuple[str, ...] = ("raised", "acknowledged", "escalated", "resolved")
+
+#: what an alert is about
+ALERT_KINDS: tuple[str, ...] = ("incursion", "zone", "spoofed_remote_id")
+
+#: alerts: one row per revision (raised, each change of state or priority, resolved)
+ALERT_COLUMNS: dict[str, str] = {
+    "alert_id": "int64",               # one per incursion, stable across revisions
+    "revision": "int64",               # 0 when raised, +1 per change
+    "time": "float64",                 # time of this revision (picture time), UTC s
+    "state": "str",                    # one of ALERT_STATES
+    "kind": "str",                     # one of ALERT_KINDS
+    "priority": "int64",               # 1 (highest) … 4
+    "threat_score": "float64",         # 0 … 1
+    "track_id": "int64",               # the track it follows now
+    "track_ids": "str",                # every track merged into it, space-separated
+    "class": "str",
+    "class_prob": "float64",
+    "cooperative_id": "str",
+    "lat_deg": "float64",              # the track at this revision
+    "lon_deg": "float64",
+    "alt_m": "float64",
+    "heading_deg": "float64",
+    "speed_mps": "float64",
+    "crossing_time": "float64",        # the border crossing that raised it (NaN if none)
+    "crossing_lat_deg": "float64",
+    "crossing_lon_deg": "float64",
+    "country_from": "str",
+    "zone_id": "str",                  # nearest threatened zone ("" if none)
+    "time_to_zone_s": "float64",
+    "message": "str",                  # one line for the operator
 }
 
 #: quarantined detections: the row as it arrived (its columns) plus why it was refused.

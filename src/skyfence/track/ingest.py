@@ -63,19 +63,22 @@ class DetectionBatch:
     sigma: np.ndarray     # (K, 4) 1-sigma of each z component
     has_rv: np.ndarray    # (K,) a radial velocity was measured
     row: np.ndarray       # (K,) index of the source row
+    rcs: np.ndarray       # (K,) radar cross-section reported with it, dBsm (NaN if none)
+    hint: np.ndarray      # (K,) int64 code of its id_hint (``Ingest.hints``), -1 if none
 
     def __len__(self) -> int:
         return int(self.time.size)
 
     def take(self, idx: np.ndarray) -> DetectionBatch:
         return DetectionBatch(self.time[idx], self.sensor[idx], self.kind[idx], self.z[idx],
-                              self.sigma[idx], self.has_rv[idx], self.row[idx])
+                              self.sigma[idx], self.has_rv[idx], self.row[idx], self.rcs[idx],
+                              self.hint[idx])
 
     @staticmethod
     def concat(parts: list[DetectionBatch]) -> DetectionBatch:
         return DetectionBatch(*(np.concatenate([getattr(p, f) for p in parts])
                                 for f in ("time", "sensor", "kind", "z", "sigma", "has_rv",
-                                          "row")))
+                                          "row", "rcs", "hint")))
 
 
 @dataclass
@@ -193,6 +196,9 @@ class Ingest:
         self.deployment = deployment
         self.origin = origin
         self.ids = np.array([s.id for s in deployment.sensor], dtype=str)
+        #: distinct id_hint values seen so far; a batch's ``hint`` codes index it
+        self.hints: list[str] = []
+        self._hint_code: dict[str, int] = {}
         self.index = {s.id: i for i, s in enumerate(deployment.sensor)}
         lat = np.array([s.lat_deg for s in deployment.sensor])
         lon = np.array([s.lon_deg for s in deployment.sensor])
@@ -357,5 +363,23 @@ class Ingest:
             e, nn, u = geodetic2enu(zg[pos, 0], zg[pos, 1], zg[pos, 2], *self.origin)
             zg[pos, 0], zg[pos, 1], zg[pos, 2] = e, nn, u
         order = np.argsort(time[good], kind="stable")
-        return DetectionBatch(time[good][order], sidx[good][order], kg[order], zg[order],
-                              sg[order], has_rv[good][order], rows[good][order])
+        keep = good[order]
+        return DetectionBatch(time[keep], sidx[keep], kg[order], zg[order], sg[order],
+                              has_rv[keep], rows[keep], _col(table, "rcs_dbsm", n)[keep],
+                              self._hint_codes(table, keep))
+
+    def _hint_codes(self, table: dict[str, np.ndarray], keep: np.ndarray) -> np.ndarray:
+        """Codes of the ``id_hint`` of rows ``keep`` in ``self.hints`` (-1: none)."""
+        codes = np.full(keep.size, -1, dtype=np.int64)
+        if "id_hint" not in table or keep.size == 0:
+            return codes
+        h = np.asarray(table["id_hint"])[keep].astype(str)
+        has = np.flatnonzero(h != "")
+        if has.size:
+            distinct, inv = np.unique(h[has], return_inverse=True)
+            for v in distinct.tolist():
+                if v not in self._hint_code:
+                    self._hint_code[v] = len(self.hints)
+                    self.hints.append(v)
+            codes[has] = np.array([self._hint_code[v] for v in distinct.tolist()])[inv]
+        return codes

@@ -264,7 +264,7 @@ class Tracker:
                                                       self.motion.q, self.motion.q_vertical,
                                                       elevation=kind == RADAR3D)
                 tr.x[idx], tr.P[idx], tr.t[idx] = x, P, t_new
-                self._mark_hits(idx, fr.time[dj], s)
+                self._mark_hits(idx, fr, dj, s)
         elif ti.size:
             # exact gate: predict each candidate pair to its detection's time
             dt = fr.time[di] - tr.t[ti]
@@ -352,10 +352,15 @@ class Tracker:
         second, _ = gnn_assign(ti[rest], di[rest], cost[rest], n, k)
         return np.concatenate([first, rest[second]])
 
-    def _mark_hits(self, idx: np.ndarray, t_det: np.ndarray, s: int) -> None:
-        """Book-keeping of tracks ``idx`` updated by sensor ``s`` with detections of ``t_det``."""
+    def _mark_hits(self, idx: np.ndarray, fr: DetectionBatch, dj: np.ndarray, s: int,
+                   t_det: np.ndarray | None = None) -> None:
+        """Book-keeping of tracks ``idx`` updated by sensor ``s`` with detections ``dj`` of
+        ``fr`` (at ``t_det``, by default the detections' times)."""
         tr = self.tracks
+        t_det = fr.time[dj] if t_det is None else t_det
         tr.t_update[idx] = np.maximum(tr.t_update[idx], t_det)
+        tr.last_rcs[idx] = fr.rcs[dj]
+        tr.last_hint[idx] = fr.hint[dj]
         tr.hits[idx] += 1
         tr.last_sensor[idx] = s
         tr.seen_by[idx] |= np.uint64(1) << np.uint64(s % 64)
@@ -528,7 +533,7 @@ class Tracker:
             tr.x[idx] = x
             tr.P[idx] = P
             tr.t[idx] = t_det
-            self._mark_hits(idx, fr.time[di[sel]], s)
+            self._mark_hits(idx, fr, di[sel], s)
 
     def _jpda(self, fr: DetectionBatch, kind: int, s: int, ti: np.ndarray, di: np.ndarray,
               rv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -569,7 +574,10 @@ class Tracker:
         # a track whose detection is more likely missing than among these has not been
         # seen: its state is updated, but it earns no hit and ages towards coasting
         seen = w.beta0 < 0.5
-        self._mark_hits(upd[seen], t_q[seen], s)
+        best = np.zeros(upd.size, np.int64)        # each track's most probable detection
+        by_beta = np.argsort(w.beta, kind="stable")
+        best[row[by_beta]] = di[by_beta]
+        self._mark_hits(upd[seen], fr, best[seen], s, t_q[seen])
         owned = np.bincount(di, w.beta, minlength=len(fr)) >= 0.5
         return upd, owned
 
@@ -658,12 +666,17 @@ class Tracker:
             Pv = np.where(has[:, None, None], Pv_los, Pv)
         P[:, 3:6, 3:6] = Pv
         self._spawn(x, P, fr.time, np.full(k, s, np.int64),
-                    np.full(k, np.uint64(1) << np.uint64(s % 64), np.uint64), np.ones(k, np.int64))
+                    np.full(k, np.uint64(1) << np.uint64(s % 64), np.uint64), np.ones(k, np.int64),
+                    fr.rcs, fr.hint)
 
     def _spawn(self, x: np.ndarray, P: np.ndarray, t: np.ndarray, sensor: np.ndarray,
-               seen_by: np.ndarray, hits: np.ndarray) -> None:
-        """Append ``k`` new tentative tracks (higher-order states get a broad prior)."""
+               seen_by: np.ndarray, hits: np.ndarray, rcs: np.ndarray | None = None,
+               hint: np.ndarray | None = None) -> None:
+        """Append ``k`` new tentative tracks (higher-order states get a broad prior); ``rcs``
+        and ``hint`` of the detections that start them (default none)."""
         k = x.shape[0]
+        rcs = np.full(k, np.nan) if rcs is None else rcs
+        hint = np.full(k, -1, np.int64) if hint is None else hint
         cfg = self.cfg
         for i, name in enumerate(self.components[6:], start=6):  # turn rate or acceleration
             if self.imm is not None:
@@ -681,7 +694,8 @@ class Tracker:
         ids = np.arange(self.next_id, self.next_id + k, dtype=np.int64)
         self.next_id += k
         new = TrackTable(ids, x, P, t.copy(), np.full(k, TENTATIVE, np.int8), t.copy(),
-                         t.copy(), hits, hits.copy(), sensor, seen_by, mu, xm, Pm)
+                         t.copy(), hits, hits.copy(), sensor, seen_by, rcs.copy(), hint.copy(),
+                         mu, xm, Pm)
         self.tracks.append(new)
         self.stats.initiated += k
         self._emit(np.arange(len(self.tracks) - k, len(self.tracks)))
@@ -736,6 +750,7 @@ class Tracker:
             "status": tr.status[idx].copy() if status is None else np.full(idx.size, status),
             "hits": tr.hits[idx].copy(),
             "sensor": np.where(tr.t_update[idx] == tr.t[idx], tr.last_sensor[idx], -1),
+            "rcs": tr.last_rcs[idx].copy(), "hint": tr.last_hint[idx].copy(),
         }
         self._out.append(rec)
         if self.keep_history and status is None:
@@ -776,7 +791,8 @@ class Tracker:
         x = np.concatenate(xs)
         P = np.concatenate(Ps)
         return self._rows({"t": h["t"], "id": h["id"], "x": x[:, :6], "P": P[:, :3, :3],
-                           "status": h["status"], "hits": h["hits"], "sensor": h["sensor"]})
+                           "status": h["status"], "hits": h["hits"], "sensor": h["sensor"],
+                           "rcs": h["rcs"], "hint": h["hint"]})
 
     def _collect(self) -> dict[str, np.ndarray]:
         """The states recorded since the last call, as rows of ``TRACK_COLUMNS``."""
@@ -807,4 +823,12 @@ class Tracker:
             "class": np.full(n, ""), "class_prob": np.full(n, np.nan),
             "n_updates": rec["hits"],
             "sensor_id": np.where(sensor >= 0, self.ingest.ids[np.maximum(sensor, 0)], ""),
+            "rcs_dbsm": np.where(sensor >= 0, rec["rcs"], np.nan),
+            "id_hint": self._hint_strings(np.where(sensor >= 0, rec["hint"], -1)),
         }
+
+    def _hint_strings(self, code: np.ndarray) -> np.ndarray:
+        """id_hint strings of codes (-1: "")."""
+        if code.size == 0 or not self.ingest.hints or (code < 0).all():
+            return np.full(code.size, "")
+        return np.array(["", *self.ingest.hints])[code + 1]

@@ -34,6 +34,8 @@ class TrackTable:
     looks: np.ndarray       # (N,) int: chances to be seen by a position sensor (M-of-N)
     last_sensor: np.ndarray  # (N,) int: sensor of the last update, -1 none
     seen_by: np.ndarray     # (N,) uint64: bit (sensor % 64) set for every sensor that saw it
+    last_rcs: np.ndarray    # (N,) RCS of the last detection, dBsm (NaN: none reported)
+    last_hint: np.ndarray   # (N,) int64 id_hint code of the last detection, -1 none
     mu: np.ndarray          # (N, M) IMM model probabilities (M = 0 without an IMM)
     xm: np.ndarray          # (N, M, d) model-conditioned means
     Pm: np.ndarray          # (N, M, d, d) model-conditioned covariances
@@ -43,7 +45,8 @@ class TrackTable:
         return cls(np.empty(0, np.int64), np.empty((0, d)), np.empty((0, d, d)), np.empty(0),
                    np.empty(0, np.int8), np.empty(0), np.empty(0), np.empty(0, np.int64),
                    np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.uint64),
-                   np.empty((0, m)), np.empty((0, m, d)), np.empty((0, m, d, d)))
+                   np.empty(0), np.empty(0, np.int64), np.empty((0, m)), np.empty((0, m, d)),
+                   np.empty((0, m, d, d)))
 
     @property
     def n_models(self) -> int:
