@@ -96,11 +96,24 @@ def enu_rotation(
         *(np.asarray(a, dtype=np.float64) for a in (lat_deg, lon_deg, lat0_deg, lon0_deg))
     )
     lat, lon, lat0, lon0 = (np.atleast_1d(a) for a in (lat, lon, lat0, lon0))
-    columns = []
-    for axis in np.eye(3):
-        u, v, w = geodesy.enu2uvw(axis[0], axis[1], axis[2], lat0, lon0)
-        columns.append(np.stack(geodesy.uvw2enu(u, v, w, lat, lon), axis=-1))
-    return np.stack(columns, axis=-1)
+    r = _ecef_to_enu(lat, lon)
+    if np.all(lat0 == lat0[0]) and np.all(lon0 == lon0[0]):
+        # one origin (the usual case): one (3K × 3) @ (3 × 3) product, not K small ones
+        r0 = _ecef_to_enu(lat0[:1], lon0[:1])[0]
+        return (r.reshape(-1, 3) @ r0.T).reshape(r.shape)
+    r0 = _ecef_to_enu(lat0, lon0)
+    return np.einsum("...ik,...jk->...ij", r, r0)
+
+
+def _ecef_to_enu(lat_deg: Array, lon_deg: Array) -> Array:
+    """``R_enu(φ, λ)`` (K, 3, 3): ECEF vector components to local east/north/up."""
+    phi, lam = np.radians(lat_deg), np.radians(lon_deg)
+    sp, cp, sl, cl = np.sin(phi), np.cos(phi), np.sin(lam), np.cos(lam)
+    r = np.empty((*phi.shape, 3, 3))
+    r[..., 0, 0], r[..., 0, 1], r[..., 0, 2] = -sl, cl, 0.0
+    r[..., 1, 0], r[..., 1, 1], r[..., 1, 2] = -sp * cl, -sp * sl, cp
+    r[..., 2, 0], r[..., 2, 1], r[..., 2, 2] = cp * cl, cp * sl, sp
+    return r
 
 
 def site_position(

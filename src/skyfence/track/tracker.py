@@ -810,7 +810,7 @@ class Tracker:
         lat, lon, alt = enu2geodetic(x[:, 0], x[:, 1], x[:, 2], *self.origin)
         # velocity and position sigma in the local east/north/up at the track
         rot = measurement.enu_rotation(lat, lon, self.origin[0], self.origin[1])
-        v = (rot @ x[:, 3:6, None])[:, :, 0]
+        v = np.einsum("kij,kj->ki", rot, x[:, 3:6])
         sig = np.sqrt(np.sum((rot @ rec["P"]) * rot, axis=2))   # diag of rot P rotᵀ
         n = x.shape[0]
         sensor = rec["sensor"]
