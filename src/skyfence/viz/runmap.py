@@ -17,16 +17,18 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
 
-from skyfence.config.sensors import load_sensors  # noqa: E402
+from skyfence.config.sensors import SensorDeployment, load_sensors  # noqa: E402
 from skyfence.errors import DataError  # noqa: E402
-from skyfence.geo.borders import load_borders  # noqa: E402
+from skyfence.geo.borders import Borders, load_borders  # noqa: E402
 from skyfence.geo.geodesy import aer2geodetic, geodesic_direct  # noqa: E402
-from skyfence.geo.zones import load_zones  # noqa: E402
+from skyfence.geo.zones import Zones, load_zones  # noqa: E402
 from skyfence.io.tables import read_table  # noqa: E402
 from skyfence.model.schema import DETECTION_COLUMNS, TRUTH_COLUMNS  # noqa: E402
 
-__all__ = ["detection_positions", "plot_run"]
+__all__ = ["detection_positions", "draw_geography", "draw_sensors", "finish_map", "map_axes",
+           "plot_run"]
 
 CLASS_COLOURS = {
     "drone_fixed_wing": "#d62728",
@@ -94,62 +96,13 @@ def plot_run(run_dir: str | Path, out: str | Path, max_points: int = 150_000,
 
     # extent: the truth, padded; never smaller than 40 km across
     if truth["time"].size:
-        la0, la1 = np.nanmin(truth["lat_deg"]), np.nanmax(truth["lat_deg"])
-        lo0, lo1 = np.nanmin(truth["lon_deg"]), np.nanmax(truth["lon_deg"])
+        lat_pts, lon_pts = truth["lat_deg"], truth["lon_deg"]
     else:
-        la0 = la1 = float(np.mean([s[0] for s in sites.values()]))
-        lo0 = lo1 = float(np.mean([s[1] for s in sites.values()]))
-    lat_c = (la0 + la1) / 2
-    k = np.cos(np.radians(lat_c))
-    half_h = max((la1 - la0) / 2 * 1.15, 0.18)
-    half_w = max((lo1 - lo0) / 2 * 1.15, 0.18 / k)
-    if half_w * k > half_h * 1.5:
-        half_h = half_w * k / 1.5
-    elif half_h > half_w * k * 1.2:
-        half_w = half_h / k * 1.2
-    xlim = ((lo0 + lo1) / 2 - half_w, (lo0 + lo1) / 2 + half_w)
-    ylim = (lat_c - half_h, lat_c + half_h)
-
-    fig, ax = plt.subplots(figsize=(14.5, 11 * half_h / (half_w * k) + 1.2))
-    ax.set_facecolor("#dfeef7")
-    from shapely.geometry import MultiPolygon, Polygon, box
-
-    view = box(xlim[0], ylim[0], xlim[1], ylim[1])
-
-    for cid in borders.ids:
-        geom = borders.geometry(cid)
-        polys = geom.geoms if isinstance(geom, MultiPolygon) else [geom]
-        for poly in polys:
-            if not isinstance(poly, Polygon):
-                continue
-            xs, ys = poly.exterior.xy
-            ax.fill(xs, ys, color=COUNTRY_FILL.get(cid, "#f4f4f4"), zorder=0, lw=0)
-            ax.plot(xs, ys, color="#555555", lw=1.2, zorder=1)
-        visible = geom.intersection(view)
-        if not visible.is_empty and visible.area > 0.02 * view.area:
-            c = visible.representative_point()
-            ax.text(c.x, c.y, borders.name(cid).upper(), fontsize=13, color="#999999",
-                    ha="center", zorder=1, alpha=0.8)
-
-    for z in zones:
-        xs, ys = z.geometry.exterior.xy
-        ax.fill(xs, ys, color="#ffcc00", alpha=0.25, zorder=2, lw=0)
-        ax.plot(xs, ys, color="#b38f00", lw=1, zorder=2)
-        if xlim[0] < z.lon_deg < xlim[1] and ylim[0] < z.lat_deg < ylim[1]:
-            ax.annotate(z.name, (z.lon_deg, z.lat_deg), fontsize=8, color="#806600",
-                        xytext=(6, 6), textcoords="offset points", zorder=3)
-
-    kinds_seen: set[str] = set()
-    for s in dep.sensor:
-        mk = KIND_MARKERS.get(s.kind, "o")
-        ax.plot(s.lon_deg, s.lat_deg, mk, color="k", ms=7, mfc="white", zorder=8,
-                label=f"sensor: {s.kind}" if s.kind not in kinds_seen else None)
-        kinds_seen.add(s.kind)
-        if s.kind in ("radar3d", "radar2d") and s.max_range_m:
-            az = np.linspace(0, 360, 121)
-            la, lo, _ = geodesic_direct(np.full(az.size, s.lat_deg), np.full(az.size, s.lon_deg),
-                                        az, np.full(az.size, s.max_range_m))
-            ax.plot(lo, la, color="k", lw=0.5, ls=":", alpha=0.5, zorder=2)
+        lat_pts = np.array([s[0] for s in sites.values()])
+        lon_pts = np.array([s[1] for s in sites.values()])
+    fig, ax, (xlim, ylim, lat_c, k) = map_axes(lat_pts, lon_pts)
+    draw_geography(ax, borders, zones, xlim, ylim)
+    draw_sensors(ax, dep)
 
     # detections (subsampled when huge)
     n = det["time"].size
@@ -205,6 +158,86 @@ def plot_run(run_dir: str | Path, out: str | Path, max_points: int = 150_000,
                         classes_seen else None)
                 classes_seen.add("down")
 
+    start = np.datetime64(int(manifest["start_time"]), "s")
+    ax.set_title(f"{manifest['scenario']}: {manifest.get('title', '')}\n"
+                 f"{start} UTC + {manifest['duration_s'] / 60:.0f} min · seed {manifest['seed']}"
+                 f" · {manifest['targets']} targets · {manifest['detections']:,} detections",
+                 fontsize=11)
+    return finish_map(fig, ax, (xlim, ylim, lat_c, k), out)
+
+
+def map_axes(lat: np.ndarray, lon: np.ndarray, min_half_deg: float = 0.18, pad: float = 1.15
+             ) -> tuple[Figure, Axes, tuple[tuple[float, float], tuple[float, float], float,
+                                            float]]:
+    """A figure and axes framing the points (padded, at least ``2·min_half_deg`` of
+    latitude tall), with a kilometre the same length both ways at the centre; returns
+    ``fig, ax, (xlim, ylim, centre latitude, cos of it)``."""
+    la0, la1 = float(np.nanmin(lat)), float(np.nanmax(lat))
+    lo0, lo1 = float(np.nanmin(lon)), float(np.nanmax(lon))
+    lat_c = (la0 + la1) / 2
+    k = float(np.cos(np.radians(lat_c)))
+    half_h = max((la1 - la0) / 2 * pad, min_half_deg)
+    half_w = max((lo1 - lo0) / 2 * pad, min_half_deg / k)
+    if half_w * k > half_h * 1.5:
+        half_h = half_w * k / 1.5
+    elif half_h > half_w * k * 1.2:
+        half_w = half_h / k * 1.2
+    xlim = ((lo0 + lo1) / 2 - half_w, (lo0 + lo1) / 2 + half_w)
+    ylim = (lat_c - half_h, lat_c + half_h)
+    fig, ax = plt.subplots(figsize=(14.5, 11 * half_h / (half_w * k) + 1.2))
+    ax.set_facecolor("#dfeef7")
+    return fig, ax, (xlim, ylim, lat_c, k)
+
+
+def draw_geography(ax: Axes, borders: Borders, zones: Zones, xlim: tuple[float, float],
+                   ylim: tuple[float, float]) -> None:
+    """Countries (filled, outlined, named when visible) and protected zones."""
+    from shapely.geometry import MultiPolygon, Polygon, box
+
+    view = box(xlim[0], ylim[0], xlim[1], ylim[1])
+    for cid in borders.ids:
+        geom = borders.geometry(cid)
+        polys = geom.geoms if isinstance(geom, MultiPolygon) else [geom]
+        for poly in polys:
+            if not isinstance(poly, Polygon):
+                continue
+            xs, ys = poly.exterior.xy
+            ax.fill(xs, ys, color=COUNTRY_FILL.get(cid, "#f4f4f4"), zorder=0, lw=0)
+            ax.plot(xs, ys, color="#555555", lw=1.2, zorder=1)
+        visible = geom.intersection(view)
+        if not visible.is_empty and visible.area > 0.02 * view.area:
+            c = visible.representative_point()
+            ax.text(c.x, c.y, borders.name(cid).upper(), fontsize=13, color="#999999",
+                    ha="center", zorder=1, alpha=0.8)
+    for z in zones:
+        xs, ys = z.geometry.exterior.xy
+        ax.fill(xs, ys, color="#ffcc00", alpha=0.25, zorder=2, lw=0)
+        ax.plot(xs, ys, color="#b38f00", lw=1, zorder=2)
+        if xlim[0] < z.lon_deg < xlim[1] and ylim[0] < z.lat_deg < ylim[1]:
+            ax.annotate(z.name, (z.lon_deg, z.lat_deg), fontsize=8, color="#806600",
+                        xytext=(6, 6), textcoords="offset points", zorder=3)
+
+
+def draw_sensors(ax: Axes, dep: SensorDeployment) -> None:
+    """Sensor sites by kind, with the radars' instrumented range dotted."""
+    kinds_seen: set[str] = set()
+    for s in dep.sensor:
+        mk = KIND_MARKERS.get(s.kind, "o")
+        ax.plot(s.lon_deg, s.lat_deg, mk, color="k", ms=7, mfc="white", zorder=8,
+                label=f"sensor: {s.kind}" if s.kind not in kinds_seen else None)
+        kinds_seen.add(s.kind)
+        if s.kind in ("radar3d", "radar2d") and s.max_range_m:
+            az = np.linspace(0, 360, 121)
+            la, lo, _ = geodesic_direct(np.full(az.size, s.lat_deg), np.full(az.size, s.lon_deg),
+                                        az, np.full(az.size, s.max_range_m))
+            ax.plot(lo, la, color="k", lw=0.5, ls=":", alpha=0.5, zorder=2)
+
+
+def finish_map(fig: Figure, ax: Axes, frame: tuple[tuple[float, float], tuple[float, float],
+                                                    float, float], out: str | Path) -> Path:
+    """Limits, aspect, grid, scale bar, legend and the border data's attribution; writes
+    the PNG ``out`` and returns its path."""
+    xlim, ylim, lat_c, k = frame
     ax.set_xlim(*xlim)
     ax.set_ylim(*ylim)
     ax.set_aspect(1.0 / k)
@@ -213,11 +246,6 @@ def plot_run(run_dir: str | Path, out: str | Path, max_points: int = 150_000,
     ax.grid(True, lw=0.3, color="#999999")
     _scale_bar(ax, lat_c, xlim[0] + 0.05 * (xlim[1] - xlim[0]),
                ylim[0] + 0.04 * (ylim[1] - ylim[0]), xlim[1] - xlim[0])
-    start = np.datetime64(int(manifest["start_time"]), "s")
-    ax.set_title(f"{manifest['scenario']}: {manifest.get('title', '')}\n"
-                 f"{start} UTC + {manifest['duration_s'] / 60:.0f} min · seed {manifest['seed']}"
-                 f" · {manifest['targets']} targets · {manifest['detections']:,} detections",
-                 fontsize=11)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, framealpha=0.9,
               borderaxespad=0.0)
     fig.text(0.01, 0.005, "Borders © OpenStreetMap contributors (ODbL 1.0), via geo-maps "
