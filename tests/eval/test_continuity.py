@@ -346,3 +346,22 @@ def test_a_given_association_gives_the_same_figures() -> None:
     other = associate_updates(truth, {k: v[:10] for k, v in tracks.items()}, gate_m=50.0)
     with pytest.raises(DataError, match="belongs to other tables"):
         track_continuity(truth, tracks, gate_m=50.0, association=other)
+
+
+def test_a_track_without_height_is_associated_over_the_ground() -> None:
+    # B is 5 m off target 2 over the ground but 800 m off in height (2D radars alone)
+    flat = ("B", SCAN[2:], _target(SCAN[2:], 2) + [3.0, 4.0, 800.0], "confirmed")
+    tracks = _tracks(_follow("A", 1, SCAN[2:]), flat)
+    r3 = associate_updates(_truth(), tracks, gate_m=50.0)
+    assert np.all(r3.truth_index[SCAN.size - 2:] == -1)     # in 3D it is a false track
+    horizontal = np.asarray(tracks["track_id"]) == "B"
+    r2 = associate_updates(_truth(), tracks, gate_m=50.0, horizontal=horizontal)
+    assert np.all(r2.truth_index == np.repeat([0, 1], SCAN.size - 2))
+    assert np.allclose(r2.distance_m, 5.0)
+    # a horizontal row still has to be near over the ground
+    far = ("B", SCAN[2:], _target(SCAN[2:], 2) + [60.0, 0.0, 800.0], "confirmed")
+    tracks = _tracks(_follow("A", 1, SCAN[2:]), far)
+    r = associate_updates(_truth(), tracks, gate_m=50.0, horizontal=horizontal)
+    assert np.all(r.truth_index[SCAN.size - 2:] == -1)
+    with pytest.raises(DataError, match="horizontal"):
+        associate_updates(_truth(), tracks, gate_m=50.0, horizontal=horizontal[:3])

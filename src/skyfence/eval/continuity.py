@@ -192,6 +192,7 @@ def associate_updates(
     gate_m: float,
     columns: Sequence[str] = ENU_COLUMNS,
     statuses: Sequence[str] = ("confirmed",),
+    horizontal: ArrayLike | None = None,
 ) -> UpdateAssociation:
     """Associate each counted track update with a target (see the module docstring).
 
@@ -208,6 +209,11 @@ def associate_updates(
         :data:`~skyfence.eval.gospa.ENU_COLUMNS`).
     statuses : sequence of str, optional
         Track statuses that are counted (default ``("confirmed",)``).
+    horizontal : array_like of bool, optional
+        Per track row: measure its distance on the first two ``columns`` only (east
+        and north: a track whose height nobody measured, such as one seen by 2D radars
+        alone, is judged on where it is over the ground).  Default: every row in all
+        ``columns``.
 
     Returns
     -------
@@ -238,7 +244,17 @@ def associate_updates(
     truth_index = np.full(kt.size, -1, dtype=np.intp)
     distance = np.full(kt.size, np.nan)
     rows = np.nonzero(counted)[0]
-    u, n, d = _gated_pairs(truth, kt[rows], y_all[rows], gate_m)
+    flat = np.zeros(kt.size, bool) if horizontal is None else np.asarray(horizontal, bool)
+    if flat.shape != kt.shape:
+        raise DataError(f"horizontal must be one boolean per track row {kt.shape}, got shape "
+                        f"{flat.shape}")
+    rows = np.concatenate([rows[~flat[rows]], rows[flat[rows]]])
+    n3 = int(np.count_nonzero(~flat[rows]))
+    u, n, d = _gated_pairs(truth, kt[rows[:n3]], y_all[rows[:n3]], gate_m)
+    if n3 < rows.size:
+        flat_truth = _SortedTruth(truth.rank, truth.time, truth.pos[:, :2])
+        u2, n2, d2 = _gated_pairs(flat_truth, kt[rows[n3:]], y_all[rows[n3:], :2], gate_m)
+        u, n, d = np.concatenate([u, u2 + n3]), np.concatenate([n, n2]), np.concatenate([d, d2])
     if u.size:
         # A target at one time is one node: key (rank of the update time, target).
         _, time_rank = np.unique(kt[rows], return_inverse=True)

@@ -68,6 +68,9 @@ CLASS_GROUPS: dict[str, tuple[str, ...]] = {
 GATE_M = 500.0
 #: target-times whose PCRLB is this large or more are not compared with the tracker, m
 MAX_BOUND_M = GATE_M / 3.0
+#: a track row whose vertical sigma exceeds this has no measured height (2D radars alone):
+#: it is associated with the truth on its horizontal position, m
+HEIGHT_UNOBSERVED_SIGMA_M = GATE_M / 3.0
 
 
 @dataclass
@@ -155,7 +158,9 @@ def evaluate_run(sc: Scenario, seed: int, cfg: TrackerConfig,
     K = table_to_enu(tracks, *origin)
     g = gospa_over_time(T, K, c=GOSPA_C_M, p=GOSPA_P)
     T_all = table_to_enu(truth, *origin)
-    assoc = associate_updates(T_all, K, gate_m=GATE_M)
+    # a track whose height nobody measured (2D radars alone) is judged over the ground
+    flat = np.asarray(tracks["sigma_up_m"], float) > HEIGHT_UNOBSERVED_SIGMA_M
+    assoc = associate_updates(T_all, K, gate_m=GATE_M, horizontal=flat)
     c = track_continuity(T_all, K, gate_m=GATE_M, coverage=cover, association=assoc)
     # per class of target: the same association (all targets), rows of one class counted
     cls = np.asarray(truth["target_class"]).astype(str) if "target_class" in truth else \
