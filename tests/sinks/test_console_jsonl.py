@@ -1,0 +1,74 @@
+"""The console line an operator reads, and the JSON Lines file."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from skyfence.sinks import ConsoleSink, JsonlSink, alert_json, format_alert
+from tests.store.factories import T0, one_alert
+
+
+def _console() -> tuple[Console, io.StringIO]:
+    buf = io.StringIO()
+    return Console(file=buf, width=400, color_system=None, force_terminal=False), buf
+
+
+def test_console_line_has_what_an_operator_needs() -> None:
+    console, buf = _console()
+    sink = ConsoleSink(console)
+    sink.send(one_alert(12, 0, T0 + 133.0))
+    line = buf.getvalue()
+    assert line.count("\n") == 1
+    for part in ("02:02:13Z", "P1", "INCURSION raised", "#12 r0", "drone_fixed_wing 87%",
+                 "track 120", "54.7200°N 25.7000°E 350 m", "270° 45 m/s",
+                 "crossed from BY 2 min 13 s ago", "zone VLN in 1 min 35 s",
+                 "Drone crossed the border from BY (alert 12)"):
+        assert part in line, part
+
+
+def test_console_line_with_unknowns_and_markup_in_the_message() -> None:
+    alert = one_alert(3, 2, T0, state="resolved", priority=4, crossing_time=float("nan"),
+                      lat_deg=float("nan"), zone_id="", message="[bold]not markup[/bold]")
+    alert.update(heading_deg=None, speed_mps=None, class_prob=None)
+    console, buf = _console()
+    ConsoleSink(console).send(alert)
+    line = buf.getvalue()
+    assert "P4" in line and "resolved" in line and "drone_fixed_wing" in line
+    assert "crossed" not in line and "°N" not in line and "m/s" not in line
+    assert "[bold]not markup[/bold]" in line
+    assert "crossed from BY 45 s ago" in format_alert(one_alert(1, 0, T0, crossing_time=T0 - 45))
+
+
+def test_jsonl_lines_on_disk(tmp_path: Path) -> None:
+    path = tmp_path / "alerts.jsonl"
+    path.write_bytes(b'{"alert_id": 0, "torn')          # a line torn by a crash
+    sink = JsonlSink(path)
+    alerts = [one_alert(1, 0, T0), one_alert(1, 1, T0 + 5, state="escalated"),
+              one_alert(2, 0, T0 + 6, lat_deg=float("nan"))]
+    for a in alerts:
+        sink.send(a)
+    lines = path.read_text("utf-8").splitlines()       # readable before close: flushed
+    assert lines[0] == '{"alert_id": 0, "torn'
+    got = [json.loads(x) for x in lines[1:]]
+    assert got == [alert_json(a) for a in alerts]
+    assert got[2]["lat_deg"] is None                   # NaN is not JSON
+    assert got[1]["state"] == "escalated"
+    sink.close()
+    sink.send(one_alert(3, 0, T0))                     # reopens
+    sink.close()
+    assert json.loads(path.read_text("utf-8").splitlines()[-1])["alert_id"] == 3
+
+
+def test_jsonl_unwritable_is_a_failure_to_retry(tmp_path: Path) -> None:
+    sink = JsonlSink(tmp_path / "missing-dir" / "alerts.jsonl")
+    with pytest.raises(OSError):
+        sink.send(one_alert(1))
+    (tmp_path / "missing-dir").mkdir()
+    sink.send(one_alert(1))
+    sink.close()
+    assert len((tmp_path / "missing-dir" / "alerts.jsonl").read_text().splitlines()) == 1

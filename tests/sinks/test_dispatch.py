@@ -1,0 +1,116 @@
+"""The dispatcher: time budget, fairness, isolation of a failing sink, restarts, background."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from skyfence.sinks import Dispatcher, JsonlSink
+from skyfence.store import EventLog
+from tests.store.factories import T0, alert_rows
+
+
+class Clock:
+    """A monotonic clock the test advances."""
+
+    def __init__(self) -> None:
+        self.t = 0.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+class SlowSink:
+    """A sink whose every send takes ``cost_s`` on the given clock; may raise."""
+
+    def __init__(self, name: str, clock: Clock, cost_s: float, error: Exception | None = None):
+        self.name = name
+        self.clock = clock
+        self.cost_s = cost_s
+        self.error = error
+        self.got: list[tuple[int, int]] = []
+
+    def send(self, alert: dict[str, Any]) -> None:
+        self.clock.t += self.cost_s
+        if self.error is not None:
+            raise self.error
+        self.got.append((alert["alert_id"], alert["revision"]))
+
+
+def test_budget_bounds_a_call_and_sinks_take_turns(tmp_path: Path) -> None:
+    clock = Clock()
+    a, b = SlowSink("a", clock, 0.3), SlowSink("b", clock, 0.3)
+    with EventLog(tmp_path / "events.sqlite") as log:
+        log.append_alerts(alert_rows([1, 2, 3, 4], 0, T0))
+        d = Dispatcher(log, [a, b], budget_s=1.0, jitter=0.0, clock=clock)
+        r = d.dispatch(T0)
+        assert r.budget_exhausted
+        assert r.delivered == {"a": 2, "b": 2}          # a, b, a, b: then 1.2 s > 1.0 s
+        assert r.pending == {"a": 2, "b": 2}
+        r = d.dispatch(T0 + 1)                          # the next call starts with b
+        assert r.delivered == {"b": 2, "a": 2} and not r.budget_exhausted
+        assert a.got == b.got == [(1, 0), (2, 0), (3, 0), (4, 0)]
+
+
+def test_a_sink_that_raises_anything_does_not_stop_the_others(tmp_path: Path) -> None:
+    clock = Clock()
+    bad = SlowSink("bad", clock, 0.0, error=ZeroDivisionError("division by zero"))
+    good = SlowSink("good", clock, 0.0)
+    with EventLog(tmp_path / "events.sqlite") as log:
+        log.append_alerts(alert_rows([1, 2], 0, T0))
+        d = Dispatcher(log, [bad, good], jitter=0.0, clock=clock)
+        r = d.dispatch(T0)
+        assert r.failed == {"bad": "ZeroDivisionError: division by zero"}
+        assert r.delivered == {"good": 2}
+        assert log.sink_state("bad").pending == 2
+
+
+def test_backoff_is_honoured_by_a_new_process_and_clock_jumps_are_ignored(
+        tmp_path: Path) -> None:
+    path = tmp_path / "events.sqlite"
+    clock = Clock()
+    with EventLog(path) as log:
+        log.append_alerts(alert_rows([1], 0, T0))
+        Dispatcher(log, [SlowSink("s", clock, 0, error=OSError("down"))], base_s=4.0,
+                   jitter=0.0).dispatch(T0)
+    sink = SlowSink("s", clock, 0)
+    with EventLog(path) as log:                         # restarted
+        d = Dispatcher(log, [sink], base_s=4.0, max_s=60.0, jitter=0.0)
+        assert d.dispatch(T0 + 3.9).backing_off == {"s": T0 + 4.0}
+        assert sink.got == []
+        assert d.dispatch(T0 + 4.0).delivered == {"s": 1}
+        # a next attempt far beyond any back-off (the clock jumped) does not block the sink
+        log.append_alerts(alert_rows([2], 0, T0 + 5))
+        log.record_failure("s", 2, 0, "down", next_attempt_time=T0 + 1e6, time=T0 + 5)
+        assert d.dispatch(T0 + 6).delivered == {"s": 1}
+
+
+def test_a_closed_log_is_reported_not_raised(tmp_path: Path) -> None:
+    log = EventLog(tmp_path / "events.sqlite")
+    d = Dispatcher(log, [JsonlSink(tmp_path / "a.jsonl")])
+    log.close()
+    r = d.dispatch(T0)
+    assert r.errors and "closed" in r.errors[0]
+    assert r.total_delivered == 0
+
+
+def test_background_thread_delivers_after_wake(tmp_path: Path) -> None:
+    out = tmp_path / "alerts.jsonl"
+    with EventLog(tmp_path / "events.sqlite") as log:
+        d = Dispatcher(log, [JsonlSink(out)], jitter=0.0)
+        d.start(interval_s=30.0)                        # long interval: wake() must do it
+        try:
+            log.append_alerts(alert_rows([1, 2, 3], 0, T0))
+            d.wake()
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                if out.exists() and len(out.read_text("utf-8").splitlines()) == 3:
+                    break
+                time.sleep(0.02)
+        finally:
+            d.close()
+        assert [json.loads(x)["alert_id"] for x in out.read_text("utf-8").splitlines()] == [
+            1, 2, 3]
+        assert log.pending("jsonl") == []
