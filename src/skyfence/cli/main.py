@@ -259,6 +259,54 @@ def eval_cmd(
     console.print(f"plot: {png}")
 
 
+@app.command()
+def demo(
+    scenario: Annotated[str, typer.Argument(help="Built-in scenario name or a scenario .toml.")]
+    = "jonava-gerbera",
+    out: Annotated[Path | None, typer.Option(help="Output directory (default: "
+                                             "demo-out/SCENARIO).")] = None,
+    speed: Annotated[float, typer.Option(help="Pace, × real time (0: as fast as it goes).")]
+    = 60.0,
+    seed: Annotated[int | None, typer.Option(help="Override the scenario's seed.")] = None,
+    duration: Annotated[float | None, typer.Option(help="Override the duration (s).")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Run a scenario end to end, live: sensors → tracks → classes → border and zone events
+    → alerts (console, JSONL, event log), then a summary table and a map of the incursion."""
+    from skyfence.pipeline.demo import run_demo
+
+    try:
+        res = run_demo(scenario, out or Path("demo-out") / Path(scenario).stem, speed=speed,
+                       seed=seed, duration_s=duration,
+                       console=err_console if json_out else console, live=not json_out)
+    except SkyFenceError as exc:
+        _fail(exc)
+        return
+    s = res.summary
+    if json_out:
+        _print_json({**s, "map": str(res.map_png), "event_log": str(res.event_log),
+                     "alerts_jsonl": str(res.alerts_jsonl)})
+        return
+    t = Table(title=f"{s['scenario']}: summary (seed {s['seed']}, {s['duration_s']:.0f} s)")
+    t.add_column("figure")
+    t.add_column("value", justify="right")
+    units = {"recall": "", "time_to_alert_median_s": " s",
+             "time_to_alert_tracked_before_median_s": " s", "position_error_at_alert_m": " m",
+             "latency_median_ms": " ms", "latency_p99_ms": " ms", "duration_s": " s"}
+    for k, v in s.items():
+        if k in ("scenario", "seed", "duration_s"):
+            continue
+        if isinstance(v, dict):
+            v = ", ".join(f"{a}: {b}" for a, b in v.items()) or "none"
+        elif isinstance(v, float):
+            v = f"{v:,.3g}{units.get(k, '')}"
+        else:
+            v = f"{v:,}{units.get(k, '')}"
+        t.add_row(k.replace("_", " "), v)
+    console.print(t)
+    console.print(f"map: {res.map_png}\nevent log: {res.event_log}\nalerts: {res.alerts_jsonl}")
+
+
 @app.command("borders")
 def borders_cmd(
     path: Annotated[Path | None, typer.Option("--file", help="Your own borders GeoJSON.")] = None,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 import numpy as np
 
@@ -19,7 +20,9 @@ from skyfence.model.schema import QUARANTINE_COLUMNS, TRACK_COLUMNS
 from skyfence.track.config import TrackerConfig
 from skyfence.track.tracker import Tracker
 
-__all__ = ["ReplayResult", "feed", "track_recording"]
+__all__ = ["ReplayResult", "Stage", "feed", "track_recording"]
+
+R = TypeVar("R", covariant=True)
 
 
 @dataclass
@@ -33,14 +36,24 @@ class ReplayResult:
     wall_time_s: float
 
 
-def feed(tracker: Tracker, det: dict[str, np.ndarray], slice_s: float = 1.0
-         ) -> Iterator[tuple[dict[str, np.ndarray], float, float]]:
+class Stage(Protocol[R]):
+    """Anything fed like a tracker: a :class:`Tracker`, or a whole pipeline."""
+
+    def step(self, table: dict[str, np.ndarray], now: float | None = None,
+             rows: np.ndarray | None = None) -> R: ...
+
+    def flush(self, now: float) -> R: ...
+
+
+def feed(tracker: Stage[R], det: dict[str, np.ndarray], slice_s: float = 1.0
+         ) -> Iterator[tuple[R, float, float]]:
     """Feed a detections table to ``tracker`` as a live feed would deliver it.
 
     Rows go in the order they arrived (``arrival_time`` where the table has a
     finite one, else ``time``), ``slice_s`` seconds at a time, and the stream
-    ends with a flush that coasts and deletes every track.  Yields ``(track
-    updates, feed clock of the slice, last arrival of the recording)``.
+    ends with a flush that coasts and deletes every track.  Yields ``(what the
+    stage returned (a tracker: track updates), feed clock of the slice, last
+    arrival of the recording)``.
     """
     key = det["arrival_time"] if "arrival_time" in det else det["time"]
     key = np.where(np.isfinite(key), key, det["time"])

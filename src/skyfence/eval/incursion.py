@@ -1,0 +1,226 @@
+"""Effectiveness of the alerting chain: did every incursion raise an alert, how soon, and
+how many alerts were raised for nothing.
+
+True crossings
+    The truth of each target is run through the same airspace engine the pipeline
+    uses (:class:`~skyfence.airspace.events.AirspaceEngine`), as if it were a perfect
+    track (status confirmed, 1 m sigma): its ``border_entry`` events are the true
+    crossings (time and point interpolated on the real border).  One geometry for
+    truth and tracks, so the two are measured alike.
+
+Matching alerts to targets
+    An alert follows one or more tracks (``track_ids``).  Its target is the truth most
+    often associated with the confirmed updates of those tracks up to the alert's
+    raise time (the association of :func:`~skyfence.eval.continuity.associate_updates`);
+    if none of them was associated before, over the tracks' whole life; none at all:
+    the alert was raised on a false track (clutter).
+
+Figures (:class:`IncursionScore`)
+    * **recall**: share of true drone crossings, inside sensor coverage, whose target
+      raised an incursion alert (any time after the crossing, or within
+      ``early_s`` before it);
+    * **time to alert**: emission clock of the alert (the feed clock of the batch that
+      produced it) minus the true crossing time, for drones that were tracked before
+      they crossed (median, p95) and for all alerted crossings;
+    * **false incursion alerts**: incursion alerts whose target is a bird, an aircraft
+      or nothing (clutter), also per 24 h; balloons are real incursions, counted apart;
+    * **position error at alert**: distance of the alert's position to its target at
+      the alert's picture time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from skyfence.airspace.events import AirspaceConfig, AirspaceEngine
+from skyfence.eval.continuity import UpdateAssociation
+from skyfence.geo.borders import Borders
+from skyfence.geo.geodesy import geodetic2enu
+from skyfence.geo.zones import Zones
+
+__all__ = ["IncursionScore", "score_incursions", "true_crossings"]
+
+#: truth classes that are drones
+DRONE_CLASSES = ("drone_fixed_wing", "drone_rotary")
+#: classes whose incursion alerts are false alarms (with clutter: no target)
+FALSE_ALARM_CLASSES = ("bird", "aircraft")
+
+
+def true_crossings(truth: Mapping[str, np.ndarray], borders: Borders, zones: Zones,
+                   config: AirspaceConfig | None = None) -> dict[str, np.ndarray]:
+    """The border entries of the true targets (rows of ``EVENT_COLUMNS``; ``track_id`` is
+    the ``truth_id``), found by the airspace engine on the truth as perfect tracks."""
+    t = {k: np.asarray(v) for k, v in truth.items()}
+    n = t["time"].size
+    rows = {
+        "time": t["time"], "track_id": t["truth_id"].astype(np.int64),
+        "status": np.full(n, "confirmed"), "lat_deg": t["lat_deg"], "lon_deg": t["lon_deg"],
+        "alt_m": t["alt_m"], "vel_east_mps": t["vel_east_mps"],
+        "vel_north_mps": t["vel_north_mps"], "vel_up_mps": t["vel_up_mps"],
+        "sigma_east_m": np.ones(n), "sigma_north_m": np.ones(n), "sigma_up_m": np.ones(n),
+    }
+    eng = AirspaceEngine(borders, zones, config or AirspaceConfig())
+    # one simulation step at a time, as a live picture would see it
+    order = np.argsort(t["time"], kind="stable")
+    times = t["time"][order]
+    cuts = np.flatnonzero(np.diff(times)) + 1
+    out = []
+    for idx in np.split(order, cuts):
+        ev = eng.step({k: v[idx] for k, v in rows.items()})
+        if ev["time"].size:
+            out.append(ev)
+    if not out:
+        ev = eng.step({k: v[:0] for k, v in rows.items()})
+        return {k: v[ev["kind"] == "border_entry"] for k, v in ev.items()}
+    ev = {k: np.concatenate([o[k] for o in out]) for k in out[0]}
+    return {k: v[ev["kind"] == "border_entry"] for k, v in ev.items()}
+
+
+@dataclass
+class IncursionScore:
+    """Figures of :func:`score_incursions` (see the module docstring)."""
+
+    drone_crossings: int             # true drone border entries
+    drone_crossings_covered: int     # of which inside sensor coverage
+    drone_crossings_alerted: int     # of the covered ones, with an incursion alert
+    recall: float                    # alerted / covered (NaN if none covered)
+    time_to_alert_median_s: float    # drones tracked before they crossed
+    time_to_alert_p95_s: float
+    time_to_alert_all_median_s: float  # every alerted crossing
+    n_time_to_alert: int             # crossings behind the first two figures
+    incursion_alerts: int            # incursion alerts raised
+    false_incursion_alerts: int      # on birds, aircraft or clutter
+    false_incursion_alerts_per_24h: float
+    balloon_alerts: int
+    position_error_at_alert_median_m: float
+    false_alert_classes: dict[str, int]
+
+
+def score_incursions(truth: Mapping[str, np.ndarray], crossings: Mapping[str, np.ndarray],
+                     coverage: np.ndarray, tracks: Mapping[str, np.ndarray],
+                     association: UpdateAssociation, alerts: Mapping[str, np.ndarray],
+                     emitted: np.ndarray, duration_s: float, early_s: float = 60.0,
+                     covered_within_s: float = 30.0) -> IncursionScore:
+    """Score the alerts of a run against the truth.
+
+    Parameters
+    ----------
+    truth : mapping
+        Truth rows (``truth_id``, ``time``, ``target_class``, position), flying only.
+    crossings : mapping
+        :func:`true_crossings` of that truth.
+    coverage : ndarray of bool
+        Per truth row, inside sensor coverage (:func:`~skyfence.eval.harness.coverage_mask`).
+    tracks : mapping
+        The run's track rows (``time``, ``track_id``, ``status``).
+    association : UpdateAssociation
+        Of those track rows with the truth.
+    alerts : mapping
+        Every alert revision the run emitted (``ALERT_COLUMNS``).
+    emitted : ndarray
+        Per alert revision, the feed clock of the batch that emitted it, s.
+    duration_s : float
+        Length of the run, s (for the rate per 24 h).
+    early_s : float
+        An alert raised up to this long before the true crossing still counts for it, s.
+    covered_within_s : float
+        A crossing is covered when its target is in coverage within this long after it, s.
+    """
+    tid = np.asarray(truth["truth_id"])
+    tt = np.asarray(truth["time"], dtype=float)
+    cls_of = dict(zip(tid.tolist(), np.asarray(truth["target_class"]).astype(str).tolist(),
+                      strict=True))
+    ids = association.truth_ids
+    k_tid = np.asarray(tracks["track_id"])
+    k_t = np.asarray(tracks["time"], dtype=float)
+    k_truth = np.where(association.truth_index >= 0,
+                       ids[np.maximum(association.truth_index, 0)], -1)
+
+    # each alert (its raising revision) → target
+    a_id = np.asarray(alerts["alert_id"])
+    first = np.asarray(alerts["revision"]) == 0
+    raised_kind = np.asarray(alerts["kind"]).astype(str)
+    last_ids: dict[int, str] = {}
+    for i in range(a_id.size):          # alerts are few: objects at the edge
+        last_ids[int(a_id[i])] = str(alerts["track_ids"][i])
+    alert_target: dict[int, int] = {}
+    alert_raise: dict[int, tuple[float, float, int]] = {}
+    for i in np.flatnonzero(first & (raised_kind == "incursion")):
+        aid = int(a_id[i])
+        tracks_of = np.array([int(x) for x in last_ids[aid].split()], dtype=np.int64)
+        mine = np.isin(k_tid, tracks_of) & (k_truth >= 0)
+        before = mine & (k_t <= float(alerts["time"][i]) + 1e-6)
+        use = before if before.any() else mine
+        if use.any():
+            vals, counts = np.unique(k_truth[use], return_counts=True)
+            alert_target[aid] = int(vals[np.argmax(counts)])
+        else:
+            alert_target[aid] = -1
+        alert_raise[aid] = (float(emitted[i]), float(alerts["time"][i]), i)
+
+    # crossings of drones, covered?
+    c_tid = np.asarray(crossings["track_id"])
+    c_t = np.asarray(crossings["time"], dtype=float)
+    drone = np.array([cls_of.get(int(x), "") in DRONE_CLASSES for x in c_tid], dtype=bool)
+    covered = np.zeros(c_tid.size, bool)
+    tracked_before = np.zeros(c_tid.size, bool)
+    for j in np.flatnonzero(drone):
+        rows = (tid == c_tid[j]) & (tt >= c_t[j]) & (tt <= c_t[j] + covered_within_s)
+        covered[j] = bool(np.any(coverage[rows]))
+        tracked_before[j] = bool(np.any((k_truth == c_tid[j]) & (k_t <= c_t[j])))
+    delay = np.full(c_tid.size, np.nan)
+    for j in np.flatnonzero(drone & covered):
+        best = np.inf
+        for aid, target in alert_target.items():
+            if target == int(c_tid[j]):
+                d = alert_raise[aid][0] - c_t[j]
+                if d >= -early_s and d < best:
+                    best = d
+        if np.isfinite(best):
+            delay[j] = best
+    alerted = drone & covered & np.isfinite(delay)
+
+    # false alerts and position error
+    false_classes: dict[str, int] = {}
+    balloons = 0
+    pos_err = []
+    for aid, target in alert_target.items():
+        c = cls_of.get(target, "clutter") if target >= 0 else "clutter"
+        if c in FALSE_ALARM_CLASSES or c == "clutter":
+            false_classes[c] = false_classes.get(c, 0) + 1
+        elif c == "balloon":
+            balloons += 1
+        if target >= 0:
+            i = alert_raise[aid][2]
+            t_a = float(alerts["time"][i])
+            m = tid == target
+            lat = np.interp(t_a, tt[m], np.asarray(truth["lat_deg"])[m])
+            lon = np.interp(t_a, tt[m], np.asarray(truth["lon_deg"])[m])
+            alt = np.interp(t_a, tt[m], np.asarray(truth["alt_m"])[m])
+            e, n, u = geodetic2enu(float(alerts["lat_deg"][i]), float(alerts["lon_deg"][i]),
+                                   float(alerts["alt_m"][i]), lat, lon, alt)
+            pos_err.append(float(np.sqrt(e**2 + n**2 + u**2)))
+    n_false = sum(false_classes.values())
+    d_tb = delay[alerted & tracked_before]
+    d_all = delay[alerted]
+
+    def q(a: np.ndarray, p: float) -> float:
+        return float(np.percentile(a, p)) if a.size else float("nan")
+
+    n_cov = int(np.count_nonzero(drone & covered))
+    return IncursionScore(
+        drone_crossings=int(drone.sum()), drone_crossings_covered=n_cov,
+        drone_crossings_alerted=int(alerted.sum()),
+        recall=int(alerted.sum()) / n_cov if n_cov else float("nan"),
+        time_to_alert_median_s=q(d_tb, 50), time_to_alert_p95_s=q(d_tb, 95),
+        time_to_alert_all_median_s=q(d_all, 50), n_time_to_alert=int(d_tb.size),
+        incursion_alerts=len(alert_target), false_incursion_alerts=n_false,
+        false_incursion_alerts_per_24h=n_false * 86400.0 / duration_s if duration_s > 0
+        else float("nan"),
+        balloon_alerts=balloons,
+        position_error_at_alert_median_m=float(np.median(pos_err)) if pos_err
+        else float("nan"),
+        false_alert_classes=false_classes)

@@ -1,0 +1,182 @@
+"""One deployment's chain of stages, in process: detections in, alerts out.
+
+::
+
+    detections ─► tracker ─► classify ─► airspace events ─► alerts ─► store ─► sinks
+        │            │           │              │              │
+        └────────────┴───────────┴──────────────┴──────────────┴──► event log
+
+Each call of :meth:`Pipeline.step` takes one batch of detections (as a live feed
+delivers them) and runs it through every stage.  The event log receives the
+detection batch, the classified track updates, the events and the alert
+revisions; an alert revision is committed durably before any sink sees it (the
+alert manager hands it to the log first, the dispatcher reads the sinks' pending
+revisions back from the log).  A stage that refuses rows quarantines them and
+the chain carries on.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from skyfence.airspace.alerts import AlertManager
+from skyfence.airspace.events import AirspaceConfig, AirspaceEngine
+from skyfence.airspace.rules import RulesConfig, load_rules
+from skyfence.classify import Classifier, ClassifierConfig
+from skyfence.config.sensors import SensorDeployment
+from skyfence.geo.borders import Borders, load_borders
+from skyfence.geo.zones import Zones, load_zones
+from skyfence.sinks.base import Sink
+from skyfence.sinks.dispatch import Dispatcher
+from skyfence.store import EventLog
+from skyfence.track.config import TrackerConfig
+from skyfence.track.tracker import Tracker
+
+__all__ = ["Pipeline", "PipelineStats", "StepResult"]
+
+
+@dataclass
+class StepResult:
+    """What one batch produced: classified track updates, events, alert revisions."""
+
+    tracks: dict[str, np.ndarray]
+    events: dict[str, np.ndarray]
+    alerts: dict[str, np.ndarray]
+    #: feed clock of the batch (UTC epoch s)
+    clock: float
+    #: wall time from the batch entering the pipeline to its alerts being stored, s
+    latency_s: float
+
+
+@dataclass
+class PipelineStats:
+    """Running totals of a pipeline."""
+
+    batches: int = 0
+    detections: int = 0
+    track_updates: int = 0
+    events: int = 0
+    alert_revisions: int = 0
+    alerts_raised: int = 0
+    latency_s: list[float] = field(default_factory=list)
+
+
+class Pipeline:
+    """The stages of one deployment wired in order (see the module docstring).
+
+    Parameters
+    ----------
+    deployment : SensorDeployment
+        The sensors.
+    tracker, classify, airspace, rules : configs, optional
+        Stage configurations (defaults when None; the classifier's ground height
+        and sensor kinds come from ``ground_alt_m`` and the deployment unless its
+        config is given).
+    borders, zones : optional
+        Geography (the shipped borders and zones when None).
+    log : EventLog, optional
+        The event log; without one nothing is stored and no sink is served.
+    sinks : sequence of Sink
+        Alert sinks, served from the log after every batch (needs ``log``).
+    ground_alt_m : float
+        Ground height above the ellipsoid, metres (for heights above ground).
+    dispatcher : Dispatcher, optional
+        A ready dispatcher (instead of one built from ``sinks``).
+    """
+
+    def __init__(self, deployment: SensorDeployment, *, tracker: TrackerConfig | None = None,
+                 classify: ClassifierConfig | None = None, airspace: AirspaceConfig | None = None,
+                 rules: RulesConfig | None = None, borders: Borders | None = None,
+                 zones: Zones | None = None, log: EventLog | None = None,
+                 sinks: Sequence[Sink] = (), ground_alt_m: float = 0.0,
+                 dispatcher: Dispatcher | None = None) -> None:
+        if sinks and log is None and dispatcher is None:
+            raise ValueError("sinks are served from the event log: give a log as well")
+        self.deployment = deployment
+        self.tracker = Tracker(deployment, tracker or TrackerConfig())
+        self.classifier = Classifier(config=classify or ClassifierConfig.for_deployment(
+            deployment, ground_alt_m))
+        self.borders = borders if borders is not None else load_borders()
+        self.zones = zones if zones is not None else load_zones()
+        self.airspace = AirspaceEngine(self.borders, self.zones, airspace or AirspaceConfig())
+        self.log = log
+        self.alerts = AlertManager(
+            rules or load_rules(), store_callback=log.append_alerts if log else None,
+            zone_names={z.id: z.name for z in self.zones},
+            first_alert_id=_next_alert_id(log))
+        self.dispatcher = dispatcher if dispatcher is not None else (
+            Dispatcher(log, list(sinks)) if (log is not None and sinks) else None)
+        self.stats = PipelineStats()
+
+    def step(self, detections: dict[str, np.ndarray], now: float | None = None,
+             rows: np.ndarray | None = None) -> StepResult:
+        """Run one batch of detections through every stage.
+
+        ``now`` is the feed clock (the newest arrival time; default the newest
+        detection time); ``rows`` numbers the batch's rows for the quarantine.
+        """
+        started = time.perf_counter()
+        n = int(np.asarray(detections["time"]).size) if "time" in detections else 0
+        if self.log is not None and n:
+            self.log.append_detections(detections)
+        tracks = self.tracker.step(detections, now=now, rows=rows)
+        clock = float(now) if now is not None else self.tracker.ingest.newest
+        return self._downstream(tracks, clock, started, n)
+
+    def flush(self, now: float) -> StepResult:
+        """Advance to ``now`` with no detections (tracks coast and end)."""
+        started = time.perf_counter()
+        return self._downstream(self.tracker.flush(now), float(now), started, 0)
+
+    def _downstream(self, tracks: dict[str, np.ndarray], clock: float, started: float,
+                    n_det: int) -> StepResult:
+        tracks = self.classifier.step(tracks)
+        if self.log is not None and tracks["time"].size:
+            self.log.append_tracks(tracks)
+        events = self.airspace.step(tracks)
+        if self.log is not None and events["time"].size:
+            self.log.append_events(events)
+        # the alert manager stores its revisions (durably) before returning them
+        alerts = self.alerts.step(tracks, events, self.airspace.picture(), clock)
+        latency = time.perf_counter() - started
+        if self.dispatcher is not None and alerts["alert_id"].size:
+            self.dispatcher.dispatch(time.time())
+        s = self.stats
+        s.batches += 1
+        s.detections += n_det
+        s.track_updates += int(tracks["time"].size)
+        s.events += int(events["time"].size)
+        s.alert_revisions += int(alerts["alert_id"].size)
+        s.alerts_raised += int(np.count_nonzero(alerts["revision"] == 0))
+        s.latency_s.append(latency)
+        return StepResult(tracks, events, alerts, clock, latency)
+
+    def dispatch(self) -> None:
+        """Serve the sinks now (also retries deliveries that failed earlier)."""
+        if self.dispatcher is not None:
+            self.dispatcher.dispatch(time.time())
+
+    def quarantine(self) -> dict[str, int]:
+        """Rows refused so far, per stage."""
+        return {"tracker": len(self.tracker.ingest.quarantine),
+                "airspace": int(self.airspace.quarantine()["time"].size),
+                "alerts": len(self.alerts.quarantine)}
+
+    def close(self) -> None:
+        """Deliver what is pending, then close the log."""
+        if self.dispatcher is not None:
+            self.dispatcher.dispatch(time.time())
+        if self.log is not None:
+            self.log.close()
+
+
+def _next_alert_id(log: EventLog | None) -> int:
+    """One above the largest alert id in the log (1 for a new log)."""
+    if log is None:
+        return 1
+    a = log.alerts(all_revisions=True)
+    return int(a["alert_id"].max()) + 1 if a["alert_id"].size else 1
