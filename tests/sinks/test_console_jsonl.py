@@ -44,6 +44,26 @@ def test_console_line_with_unknowns_and_markup_in_the_message() -> None:
     assert "crossed from BY 45 s ago" in format_alert(one_alert(1, 0, T0, crossing_time=T0 - 45))
 
 
+def test_console_prints_changes_and_a_position_line_now_and_then() -> None:
+    console, buf = _console()
+    sink = ConsoleSink(console, position_every_s=60.0)
+    sink.send(one_alert(5, 0, T0))
+    for r in range(1, 6):                           # position revisions every 10 s
+        sink.send(one_alert(5, r, T0 + 10.0 * r))
+    assert buf.getvalue().count("\n") == 1
+    sink.send(one_alert(5, 6, T0 + 60.0))           # a minute on: one position line
+    sink.send(one_alert(5, 7, T0 + 61.0, priority=2))   # a change: printed at once
+    sink.send(one_alert(9, 0, T0 + 61.0))           # another alert: its own line
+    lines = buf.getvalue().splitlines()
+    assert [ln.split("#")[1].split()[:2] for ln in lines] == [
+        ["5", "r0"], ["5", "r6"], ["5", "r7"], ["9", "r0"]]
+    every, buf2 = _console()
+    s2 = ConsoleSink(every, position_every_s=0.0)
+    for r in range(3):
+        s2.send(one_alert(5, r, T0 + r))
+    assert buf2.getvalue().count("\n") == 3
+
+
 def test_jsonl_lines_on_disk(tmp_path: Path) -> None:
     path = tmp_path / "alerts.jsonl"
     path.write_bytes(b'{"alert_id": 0, "torn')          # a line torn by a crash

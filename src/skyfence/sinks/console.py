@@ -103,15 +103,32 @@ class ConsoleSink:
         The sink's name (stable: the delivery record is kept per name).
     stream:
         ``"stdout"`` or ``"stderr"`` when no console is given.
+    position_every_s:
+        A revision that changes nothing but the alert's position (same state, kind,
+        priority, class and zone as the last line printed for that alert) is printed
+        only if this long (alert time, seconds) has passed since that line; 0: print
+        every revision.  An operator reads changes, not a position feed.
     """
 
     def __init__(self, console: Console | None = None, *, name: str = "console",
-                 stream: str = "stdout") -> None:
+                 stream: str = "stdout", position_every_s: float = 60.0) -> None:
         self.name = name
         if console is None:
             console = Console(file=sys.stderr if stream == "stderr" else sys.stdout)
         self.console = console
+        self.position_every_s = float(position_every_s)
+        self._last: dict[int, tuple[tuple[Any, ...], float]] = {}
 
     def send(self, alert: dict[str, Any]) -> None:
-        """Print the alert's line."""
+        """Print the alert's line (a position-only revision at most every
+        ``position_every_s``)."""
+        key = tuple(alert.get(k) for k in ("state", "kind", "priority", "class", "zone_id"))
+        t = _num(alert, "time") or 0.0
+        aid = int(alert.get("alert_id", -1))
+        last = self._last.get(aid)
+        if last is not None and last[0] == key and t - last[1] < self.position_every_s:
+            return
+        self._last[aid] = (key, t)
+        if alert.get("state") == "resolved":
+            self._last.pop(aid, None)
         self.console.print(format_alert(alert), highlight=False, soft_wrap=True)
