@@ -12,6 +12,7 @@ from skyfence.geo.geodesy import geodetic2enu
 from skyfence.sim.engine import Simulation
 from skyfence.track.associate import gnn_assign
 from skyfence.track.config import TrackerConfig
+from skyfence.track.replay import feed
 from skyfence.track.tracker import Tracker
 
 from ..conftest import run_all
@@ -334,3 +335,28 @@ def test_track_rows_carry_rcs_and_cooperative_id(scenario_file) -> None:  # type
     serials = set(tracks["id_hint"][rid])
     assert len(serials) == 1 and serials != {""}
     assert np.all(np.isnan(tracks["rcs_dbsm"][rid]))
+
+
+def test_a_slow_radar_keeps_its_track_through_a_missed_scan(scenario_file) -> None:  # type: ignore[no-untyped-def]
+    """Deletion counts scans of the slowest sensor that saw the track, not only seconds."""
+    body = RADAR.format(id="r1", lat=54.60, lon=25.60, clutter=20.0).replace(
+        "scan_period_s = 1.0", "scan_period_s = 8.0")
+    body += flight("g", (54.65, 25.50), (54.70, 25.75), 400)
+    sc = scenario_file(body, duration=400)
+    truth, det = run_all(Simulation(sc))
+    # the scan around t0 + 200 s misses the target (its clutter plots still come): a 16-s
+    # gap, longer than delete_after_s = 12
+    t0 = det["time"].min()
+    keep = ~((det["time"] > t0 + 196) & (det["time"] < t0 + 204) & (det["truth_id"] >= 0))
+    det = {k: v[keep] for k, v in det.items()}
+    target = det["truth_id"] >= 0
+    assert np.diff(np.sort(det["time"][target])).max() > 12.0
+    for cfg, n_ids in ((TrackerConfig(), 1), (TrackerConfig(delete_after_scans=1.0), 2)):
+        tracker = Tracker(sc.deployment, cfg)
+        outs = [upd for upd, _, _ in feed(tracker, det)]
+        tracks = {k: np.concatenate([o[k] for o in outs]) for k in outs[0]}
+        conf = tracks["status"] == "confirmed"
+        assert np.unique(tracks["track_id"][conf]).size == n_ids
+        # confirmed at the third scan (3 of 5): the coarse gate lets a new track's plot of
+        # the next scan through, and the radar's looks are counted once per scan
+        assert tracks["time"][conf].min() - det["time"][target].min() < 2 * 8.0 + 1.0

@@ -63,6 +63,10 @@ class TrackerConfig(BaseModel):
     #: a confirmed track coasts after this long without an update, and is deleted after
     coast_after_s: Pos = 3.0
     delete_after_s: Pos = 12.0
+    #: ... or, if longer, after this many scan periods of the slowest sensor that has seen
+    #: it (a track held by a 5-s radar alone is not deleted after two missed scans)
+    coast_after_scans: Pos = 1.5
+    delete_after_scans: Pos = 3.0
     #: ... or when its position uncertainty (1-sigma, largest axis) exceeds this
     max_position_sigma_m: Pos = 3_000.0
     #: initial velocity uncertainty of a new track (1-sigma), horizontal / vertical, m/s

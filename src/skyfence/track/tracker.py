@@ -137,6 +137,16 @@ class Tracker:
         }
         self._use_rv = rv
         self.periods = np.array([s.scan_period_s or 1.0 for s in deployment.sensor])
+        #: largest process-noise intensity of the motion models, m²/s³ (coarse gate)
+        self._q_bound = float(max(self.cfg.imm_q or [self.cfg.q])) if self.imm is not None \
+            else float(self.cfg.q)
+        #: time of each sensor's latest plot processed (for the looks of rotating radars)
+        self._frame_end = np.full(len(deployment.sensor), -np.inf)
+        # seen_by bits (sensor % 64) of the sensors of each distinct scan period
+        self._period_masks = [
+            (float(p), np.bitwise_or.reduce(
+                np.uint64(1) << (np.flatnonzero(self.periods == p) % 64).astype(np.uint64)))
+            for p in np.unique(self.periods)]
         self.kinds = [s.kind for s in deployment.sensor]
         self.max_range = self.ingest.max_range
         self._out: list[dict[str, np.ndarray]] = []
@@ -323,7 +333,10 @@ class Tracker:
             bit = np.uint64(1) << np.uint64(s % 64)
             inside = (np.linalg.norm(pos - site, axis=1) <= self.max_range[s]) & \
                 ((self.tracks.seen_by[:n] & bit) != 0)
-            self.tracks.looks[:n][inside] += 1
+            if kind == POSITION:
+                self.tracks.looks[:n][inside] += 1
+            else:
+                self.tracks.looks[:n][inside] += self._beam_passes(fr, s, pos[inside])
         self._manage(float(fr.time.max()), np.concatenate([ti[chosen], jpda_updated]))
         if kind in (BEARING, BEARING_ELEV):
             free = fr.take(np.flatnonzero(~gated_dets))
@@ -393,7 +406,12 @@ class Tracker:
         """Coarse gate: (track, detection) index pairs that may fall in the exact gate."""
         tr = self.tracks
         pos_t = self._position_at(t_ref)
-        sig_t = np.sqrt(np.trace(tr.P[:, :3, :3], axis1=1, axis2=2))
+        # the position sigma predicted to t_ref, bounded above (no cross terms): a track
+        # last seen a scan of a slow radar ago has drifted by its velocity's uncertainty
+        dt = np.abs(t_ref - tr.t)
+        sig_t = np.sqrt(np.trace(tr.P[:, :3, :3], axis1=1, axis2=2)) + \
+            dt * np.sqrt(np.trace(tr.P[:, 3:6, 3:6], axis1=1, axis2=2)) + \
+            np.sqrt(self._q_bound * dt**3)
         spread = float(np.ptp(fr.time)) if len(fr) > 1 else 0.0
         g = np.sqrt(self._gate[3])
         if kind in (BEARING, BEARING_ELEV):
@@ -616,11 +634,13 @@ class Tracker:
         # a tentative track that can no longer reach M hits in N looks is dropped
         hopeless = tent & ~confirm & ((tr.looks - tr.hits) > (cfg.confirm_n - cfg.confirm_m))
         age = now - tr.t_update
-        coast = (tr.status == CONFIRMED) & (age > cfg.coast_after_s)
+        revisit = self._revisit(tr.seen_by)
+        coast = (tr.status == CONFIRMED) & \
+            (age > np.maximum(cfg.coast_after_s, cfg.coast_after_scans * revisit))
         tr.status[coast] = COASTING
         sig = np.sqrt(np.max(np.diagonal(tr.P[:, :3, :3], axis1=1, axis2=2), axis=1))
-        lost = ((tr.status != TENTATIVE) & (age > cfg.delete_after_s)) | \
-            (sig > cfg.max_position_sigma_m) | (tent & (age > cfg.delete_after_s))
+        lost = (age > np.maximum(cfg.delete_after_s, cfg.delete_after_scans * revisit)) | \
+            (sig > cfg.max_position_sigma_m)
         gone = hopeless | lost
         emit = np.zeros(len(tr), bool)
         emit[updated] = True
@@ -633,6 +653,37 @@ class Tracker:
                 self._emit(dead, status=DELETED)
             self.stats.deleted += int(gone.sum())
             tr.keep(~gone)
+
+    def _beam_passes(self, fr: DetectionBatch, s: int, pos: np.ndarray) -> np.ndarray:
+        """How often radar ``s``'s beam swept each position ``pos`` (K, 3) since its last
+        frame: one look per scan, however the scan is cut into frames.
+
+        A rotating radar illuminates azimuth ``a`` at ``t_r + ((a − az_r) mod 360°) / 360° ·
+        period`` plus whole periods, ``(t_r, az_r)`` being any of its plots (the latest of
+        this frame is used).  The looks of a frame are the illuminations in ``(t_prev + τ,
+        t_r + τ]``, ``t_prev`` the latest plot of the sensor's previous frame and ``τ`` 5 %
+        of the period (a track a little ahead of the plot in azimuth, by noise, is being
+        lit now); a frame older than the previous one (out of sequence) adds none.
+        """
+        period = float(self.periods[s])
+        tol = 0.05 * period
+        j = int(np.argmax(fr.time))
+        t_r, az_r = float(fr.time[j]), float(fr.z[j, 1])
+        t_prev = self._frame_end[s] if np.isfinite(self._frame_end[s]) else t_r - period
+        self._frame_end[s] = max(self._frame_end[s], t_r)
+        local = (pos - self.ingest.site[s]) @ self.ingest.rot[s].T
+        az = np.arctan2(local[:, 0], local[:, 1])
+        ahead = np.mod(az - az_r, 2.0 * np.pi) / (2.0 * np.pi) * period
+        t_last = t_r + np.where(ahead <= tol, ahead, ahead - period)
+        return np.where(t_last > t_prev + tol,
+                        np.floor((t_last - t_prev - tol) / period) + 1.0, 0.0).astype(np.int64)
+
+    def _revisit(self, seen_by: np.ndarray) -> np.ndarray:
+        """Per track, the longest scan period of the sensors that have seen it, s."""
+        out = np.zeros(seen_by.size)
+        for period, mask in self._period_masks:        # a few distinct periods
+            out = np.where((seen_by & mask) != 0, np.maximum(out, period), out)
+        return out
 
     def _initiate(self, fr: DetectionBatch, kind: int, s: int, pos: np.ndarray,
                   cov: np.ndarray) -> None:
