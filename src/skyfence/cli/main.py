@@ -226,7 +226,7 @@ def eval_cmd(
     """Simulate, track and score a scenario over several seeds: GOSPA, continuity, RMSE
     and RMSE against the posterior Cramér–Rao bound (PCRLB)."""
     from skyfence.eval.harness import evaluate
-    from skyfence.eval.report import plot_runs, summarise
+    from skyfence.eval.report import plot_runs, pooled, summarise
     from skyfence.sim.scenario import load_scenario
     from skyfence.track.config import load_tracker_config
 
@@ -244,9 +244,22 @@ def eval_cmd(
         _fail(exc)
         return
     summary = summarise(scores)
+    pool = pooled(scores)
+    reports = [s.classification for s in scores if s.classification is not None]
+    rel_png = None
+    if reports:
+        from skyfence.classify.evaluate import ClassificationReport
+        from skyfence.classify.plot import plot_reliability
+
+        rel_png = plot_reliability(ClassificationReport.pool(reports),
+                                   png.with_name(png.stem + "-reliability.png"),
+                                   title=f"{sc.name}: identification reliability, {runs} run(s)")
+        pool_cls = ClassificationReport.pool(reports).figures()
     if json_out:
-        _print_json({"scenario": sc.name, "runs": runs, "summary": summary,
-                     "per_run": [s.figures() for s in scores], "plot": str(png)})
+        _print_json({"scenario": sc.name, "runs": runs, "summary": summary, "pooled": pool,
+                     "classification": pool_cls if reports else None,
+                     "per_run": [s.figures() for s in scores], "plot": str(png),
+                     "reliability_plot": str(rel_png) if rel_png else None})
         return
     t = Table(title=f"{sc.name}: tracker evaluation over {runs} run(s)")
     t.add_column("figure")
@@ -256,7 +269,13 @@ def eval_cmd(
     for name, row in summary.items():
         t.add_row(name, *(f"{row[k]:,.3g}" for k in ("mean", "min", "max")))
     console.print(t)
-    console.print(f"plot: {png}")
+    p = Table(title=f"{sc.name}: incursions and identification, pooled over {runs} run(s)")
+    p.add_column("figure")
+    p.add_column("value", justify="right")
+    for name, v in pool.items():
+        p.add_row(name, f"{v:,.3g}")
+    console.print(p)
+    console.print(f"plot: {png}" + (f"\nreliability: {rel_png}" if rel_png else ""))
 
 
 @app.command()

@@ -18,16 +18,20 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
 
+from skyfence.classify.evaluate import ClassificationReport, evaluate_classification
 from skyfence.config.sensors import SensorSpec
 from skyfence.errors import DataError
 from skyfence.eval.continuity import ContinuityResult, associate_updates, track_continuity
 from skyfence.eval.gospa import ENU_COLUMNS, ENU_VELOCITY_COLUMNS, gospa_over_time, table_to_enu
+from skyfence.eval.incursion import DRONE_CLASSES, IncursionScore, score_incursions, true_crossings
 from skyfence.eval.pcrlb import PcrlbSensor, pcrlb, position_rmse_bound
+from skyfence.geo.borders import load_borders
+from skyfence.geo.zones import load_zones
 from skyfence.sim.engine import Simulation
 from skyfence.sim.scenario import Scenario
 from skyfence.track.config import TrackerConfig
@@ -103,11 +107,30 @@ class RunScore:
     rmse_over_pcrlb: float
     tracker_wall_s: float
     tracker_detections_per_s: float
+    #: identification: drone/bird/aircraft right 10 s after confirmation (share, tracks)
+    class_accuracy_10s: float
+    class_tracks_10s: int
+    class_ece: float
+    #: incursions (:mod:`skyfence.eval.incursion`): true drone crossings in coverage, share
+    #: alerted, crossing → alert delay (drones tracked before crossing), false alerts
+    drone_crossings_covered: int
+    incursion_recall: float
+    time_to_alert_median_s: float
+    time_to_alert_p95_s: float
+    incursion_alerts: int
+    false_incursion_alerts: int
+    false_incursion_alerts_per_24h: float
+    position_error_at_alert_m: float
+    #: wall time of the whole chain (tracker, classify, airspace, alerts) per detection
+    pipeline_wall_s: float
+    #: the run's identification and incursion reports (pooled over runs by the report)
+    classification: ClassificationReport | None = field(default=None, repr=False)
+    incursions: IncursionScore | None = field(default=None, repr=False)
     series: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     def figures(self) -> dict[str, float | int]:
-        d = asdict(self)
-        d.pop("series")
+        d = {f.name: getattr(self, f.name) for f in fields(self)
+             if f.name not in ("series", "classification", "incursions")}
         return d
 
 
@@ -141,6 +164,60 @@ def run_tracker(sc: Scenario, det: dict[str, np.ndarray], cfg: TrackerConfig,
     return {k: np.concatenate([o[k] for o in outs]) for k in outs[0]}, wall
 
 
+@dataclass
+class ChainRun:
+    """What the whole chain produced on a run's detections."""
+
+    tracks: dict[str, np.ndarray]     # classified track rows
+    events: dict[str, np.ndarray]
+    alerts: dict[str, np.ndarray]     # every alert revision
+    emitted: np.ndarray               # feed clock of the batch that emitted each revision
+    tracker_wall_s: float             # time spent in the tracker
+    wall_s: float                     # time spent in the whole chain
+
+
+def run_chain(sc: Scenario, det: dict[str, np.ndarray], cfg: TrackerConfig,
+              slice_s: float = 1.0) -> ChainRun:
+    """Feed detections through a fresh in-process pipeline (tracker → classify → airspace
+    → alerts, no store) in arrival order, as a live feed would deliver them."""
+    from skyfence.pipeline.runner import Pipeline
+
+    pipe = Pipeline(sc.deployment, tracker=cfg, ground_alt_m=sc.scenario.terrain_alt_m)
+    tracker_time = 0.0
+    step, flush = pipe.tracker.step, pipe.tracker.flush
+
+    def timed(f: Callable[..., dict[str, np.ndarray]]) -> Callable[..., dict[str, np.ndarray]]:
+        def run(*a: Any, **k: Any) -> dict[str, np.ndarray]:
+            nonlocal tracker_time
+            t = time.perf_counter()
+            try:
+                return f(*a, **k)
+            finally:
+                tracker_time += time.perf_counter() - t
+        return run
+
+    pipe.tracker.step, pipe.tracker.flush = timed(step), timed(flush)  # type: ignore[method-assign]
+    started = time.perf_counter()
+    tracks, events, alerts, emitted = [], [], [], []
+    for res, clock, _ in feed(pipe, det, slice_s):
+        tracks.append(res.tracks)
+        if res.events["time"].size:
+            events.append(res.events)
+        if res.alerts["alert_id"].size:
+            alerts.append(res.alerts)
+            emitted.append(np.full(res.alerts["alert_id"].size, clock))
+    wall = time.perf_counter() - started
+
+    def cat(parts: list[dict[str, np.ndarray]], empty: dict[str, np.ndarray]
+            ) -> dict[str, np.ndarray]:
+        return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]} if parts else empty
+
+    k = cat(tracks, {})
+    return ChainRun(k, cat(events, pipe.airspace.step({c: v[:0] for c, v in k.items()})),
+                    cat(alerts, pipe.alerts.open_alerts()),
+                    np.concatenate(emitted) if emitted else np.empty(0), tracker_time, wall)
+
+
 def evaluate_run(sc: Scenario, seed: int, cfg: TrackerConfig,
                  duration_s: float | None = None) -> RunScore:
     """Simulate ``sc`` with ``seed``, track it and score the confirmed tracks."""
@@ -148,7 +225,8 @@ def evaluate_run(sc: Scenario, seed: int, cfg: TrackerConfig,
     chunks = list(sim.run())
     truth = {k: np.concatenate([c.truth[k] for c in chunks]) for k in chunks[0].truth}
     det = {k: np.concatenate([c.detections[k] for c in chunks]) for k in chunks[0].detections}
-    tracks, wall = run_tracker(sc, det, cfg)
+    chain = run_chain(sc, det, cfg)
+    tracks, wall = chain.tracks, chain.tracker_wall_s
     lat0, lon0 = sc.origin()
     origin = (lat0, lon0, sc.scenario.terrain_alt_m)
     flying = truth["status"].astype(str) == "flying"
@@ -173,6 +251,12 @@ def evaluate_run(sc: Scenario, seed: int, cfg: TrackerConfig,
                                .probability_of_update_tracked) if mine.any() else float("nan")
     ttc = c.time_to_confirm_s[np.isfinite(c.time_to_confirm_s)]
     vs = rmse_vs_bound(sc, cfg, truth, det, cover, c, K["time"])
+    ident = evaluate_classification(truth, tracks, assoc)
+    borders, zones = load_borders(), load_zones()
+    drone = np.isin(cls, DRONE_CLASSES)
+    crossings = true_crossings({k: v[drone] for k, v in truth.items()}, borders, zones)
+    inc = score_incursions(truth, crossings, cover, tracks, assoc, chain.alerts,
+                           chain.emitted, duration_s=sim.duration)
 
     def mean(a: np.ndarray) -> float:
         return float(np.mean(a)) if a.size else float("nan")
@@ -194,6 +278,15 @@ def evaluate_run(sc: Scenario, seed: int, cfg: TrackerConfig,
         position_rmse_m=float(c.position_rmse_m), pcrlb_rmse_m=vs["pcrlb_rmse_m"],
         rmse_over_pcrlb=vs["rmse_over_pcrlb"], tracker_wall_s=wall,
         tracker_detections_per_s=det["time"].size / wall if wall > 0 else float("nan"),
+        class_accuracy_10s=float(ident.accuracy_after), class_tracks_10s=ident.n_tracks_after,
+        class_ece=float(ident.ece), drone_crossings_covered=inc.drone_crossings_covered,
+        incursion_recall=inc.recall, time_to_alert_median_s=inc.time_to_alert_median_s,
+        time_to_alert_p95_s=inc.time_to_alert_p95_s, incursion_alerts=inc.incursion_alerts,
+        false_incursion_alerts=inc.false_incursion_alerts,
+        false_incursion_alerts_per_24h=inc.false_incursion_alerts_per_24h,
+        position_error_at_alert_m=inc.position_error_at_alert_median_m,
+        pipeline_wall_s=chain.wall_s,
+        classification=ident, incursions=inc,
         series={"time": g["time"], "gospa": g["distance"], "n_truth": g["n_truth"],
                 "n_missed": g["n_missed"], "n_false": g["n_false"],
                 "localisation": g["localisation"], "bound_time": vs["time"],

@@ -97,6 +97,8 @@ class IncursionScore:
     balloon_alerts: int
     position_error_at_alert_median_m: float
     false_alert_classes: dict[str, int]
+    #: crossing → alert delays of the drones tracked before they crossed, s
+    delays_tracked_before_s: np.ndarray
 
 
 def score_incursions(truth: Mapping[str, np.ndarray], crossings: Mapping[str, np.ndarray],
@@ -223,4 +225,4 @@ def score_incursions(truth: Mapping[str, np.ndarray], crossings: Mapping[str, np
         balloon_alerts=balloons,
         position_error_at_alert_median_m=float(np.median(pos_err)) if pos_err
         else float("nan"),
-        false_alert_classes=false_classes)
+        false_alert_classes=false_classes, delays_tracked_before_s=d_tb)
