@@ -189,6 +189,14 @@ def test_drone_found_inside_has_no_crossing(scene: Scene) -> None:
                                         "25.20E, 51.6 km inside, heading 0°, 30 m/s")
 
 
+def test_a_young_track_found_inside_raises_nothing_yet(scene: Scene) -> None:
+    """A track born deep inside (12 updates here) raises only once it has enough."""
+    scene.add(Flyer(6, 54.8, 25.2, ve=0.0, vn=30.0))
+    strict = RULES.model_copy(update={"threat": RULES.threat.model_copy(
+        update={"found_inside_min_updates": 13})})
+    assert run(AlertManager(strict), scene, 30)["alert_id"].size == 0
+
+
 # ------------------------------------------------------------------ spoofed Remote ID
 def test_spoofed_track_raises_a_spoofed_remote_id_alert(scene: Scene) -> None:
     f = scene.add(Flyer(7, 54.6, 26.3, ve=0.0, vn=8.0, cls="drone_rotary", prob=0.9,

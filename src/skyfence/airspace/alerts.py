@@ -126,6 +126,7 @@ ALERT_TRACK_COLUMNS: dict[str, str] = {
     "lat_deg": "float64",
     "lon_deg": "float64",
     "alt_m": "float64",
+    "n_updates": "int64",
     **THREAT_TRACK_COLUMNS,
 }
 
@@ -612,7 +613,8 @@ class AlertManager:
         self._refresh_arrays()
         # 5. threats found inside the home country with no alert yet
         deep = pic["depth_m"] > max(rules.threat.found_inside_min_depth_m, 0.0)  # NaN: False
-        cand = np.flatnonzero(may_raise & deep)
+        proven = rows["n_updates"] >= rules.threat.found_inside_min_updates
+        cand = np.flatnonzero(may_raise & deep & proven)
         if cand.size and self._blocked_arr.size:
             cand = cand[~_member(tid[cand], self._blocked_arr)]
         if cand.size:

@@ -123,6 +123,9 @@ class ThreatRules(BaseModel):
     #: this deep, m (the engine's border_entry, which carries the crossing, comes first
     #: for a track that has just crossed; 0: at once)
     found_inside_min_depth_m: NonNeg = 200.0
+    #: ... and once its track has been updated by this many detections (a track born
+    #: deep inside from a few coinciding clutter plots must prove itself first)
+    found_inside_min_updates: Annotated[int, Field(ge=0)] = 10
     #: track statuses that may raise an alert or join one (updates come from any status)
     raise_statuses: list[str] = Field(default_factory=lambda: ["confirmed", "coasting"])
     #: score of a certain threat class with no kinematic term at all (0 … 1)
