@@ -406,12 +406,16 @@ class Tracker:
         """Coarse gate: (track, detection) index pairs that may fall in the exact gate."""
         tr = self.tracks
         pos_t = self._position_at(t_ref)
-        # the position sigma predicted to t_ref, bounded above (no cross terms): a track
-        # last seen a scan of a slow radar ago has drifted by its velocity's uncertainty
-        dt = np.abs(t_ref - tr.t)
-        sig_t = np.sqrt(np.trace(tr.P[:, :3, :3], axis1=1, axis2=2)) + \
-            dt * np.sqrt(np.trace(tr.P[:, 3:6, 3:6], axis1=1, axis2=2)) + \
-            np.sqrt(self._q_bound * dt**3)
+        # the position sigma predicted to t_ref (constant velocity, the trace of the
+        # predicted position covariance): a track last seen a scan of a slow radar ago has
+        # drifted by its velocity's uncertainty
+        dt = t_ref - tr.t
+        P = tr.P
+        var = (P[:, 0, 0] + P[:, 1, 1] + P[:, 2, 2]
+               + 2.0 * dt * (P[:, 0, 3] + P[:, 1, 4] + P[:, 2, 5])
+               + dt**2 * (P[:, 3, 3] + P[:, 4, 4] + P[:, 5, 5])
+               + self._q_bound * np.abs(dt) ** 3)
+        sig_t = np.sqrt(np.maximum(var, 0.0))
         spread = float(np.ptp(fr.time)) if len(fr) > 1 else 0.0
         g = np.sqrt(self._gate[3])
         if kind in (BEARING, BEARING_ELEV):
