@@ -1,5 +1,5 @@
 # SkyFence: the two commands of the quick start, and the benchmarks.
-#   make demo   simulate the Jonava incursion end to end and draw it
+#   make demo   the Jonava incursion end to end, live: tracks, classes, alerts, map
 #   make test   lint and run the test suite
 #   make bench  print benchmark tables (not tests)
 # Each target creates .venv and installs what it needs on a fresh machine.
@@ -21,8 +21,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/skyfence simulate jonava-gerbera --out demo-out/jonava-gerbera
-	$(BIN)/skyfence plot demo-out/jonava-gerbera --out demo-out/jonava-gerbera.png
+	$(BIN)/skyfence demo jonava-gerbera --out demo-out/jonava-gerbera
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks scripts
@@ -33,6 +32,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_geo.py
 	$(BIN)/python benchmarks/bench_airspace.py
 	$(BIN)/python benchmarks/bench_store.py
+	$(BIN)/python benchmarks/bench_classify.py
 	$(BIN)/python benchmarks/bench_filters.py
 	$(BIN)/python benchmarks/bench_kernels.py
 	$(BIN)/python benchmarks/bench_jpda.py
