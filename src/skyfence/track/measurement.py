@@ -98,9 +98,15 @@ def enu_rotation(
     lat, lon, lat0, lon0 = (np.atleast_1d(a) for a in (lat, lon, lat0, lon0))
     r = _ecef_to_enu(lat, lon)
     if np.all(lat0 == lat0[0]) and np.all(lon0 == lon0[0]):
-        # one origin (the usual case): one (3K × 3) @ (3 × 3) product, not K small ones
+        # one origin (the usual case): r @ r0ᵀ written out as nine vector sums (neither K
+        # small matrix products nor a BLAS call, which may spin threads)
         r0 = _ecef_to_enu(lat0[:1], lon0[:1])[0]
-        return (r.reshape(-1, 3) @ r0.T).reshape(r.shape)
+        out = np.empty_like(r)
+        for i in range(3):
+            for j in range(3):
+                out[..., i, j] = r[..., i, 0] * r0[j, 0] + r[..., i, 1] * r0[j, 1] + \
+                    r[..., i, 2] * r0[j, 2]
+        return out
     r0 = _ecef_to_enu(lat0, lon0)
     return np.einsum("...ik,...jk->...ij", r, r0)
 
