@@ -136,7 +136,7 @@ def test_eval_table_shows_the_bound(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         out = []
         for k in range(runs):
             figures = {name: 1.0 for name in harness.RunScore.__dataclass_fields__
-                       if name != "series"}
+                       if name not in ("series", "classification", "incursions")}
             figures.update(seed=k, pcrlb_rmse_m=12.5 + k, rmse_over_pcrlb=1.75)
             series = {"time": t, "gospa": np.full(100, 40.0), "n_truth": np.ones(100),
                       "n_missed": np.zeros(100), "n_false": np.zeros(100),
