@@ -427,6 +427,16 @@ def test_params_round_trip(tmp_path) -> None:  # type: ignore[no-untyped-def]
     assert q.settings == p.settings
 
 
+def test_compiled_logits_equal_numpy() -> None:
+    p = load_params()
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(500, len(p.feature_names))) * np.array([50, 50, 5, 0.2, 10, 0.5, 2e3,
+                                                                 3, 15, 3, 2, 0.5, 0.5, 50, 100])
+    X[rng.uniform(size=X.shape) < 0.2] = np.nan
+    X[:5] = np.concatenate(p.edges)[:5, None]             # values exactly on edges
+    np.testing.assert_allclose(p.logits(X), p.logits(X, compiled=False), rtol=0, atol=1e-12)
+
+
 def test_bad_params_file_names_the_key(tmp_path) -> None:  # type: ignore[no-untyped-def]
     d = load_params().to_dict()
     del d["bias"]

@@ -289,9 +289,11 @@ class TrackEvidence:
         s = self.settings
         cfg = self.config
         tid = cols["track_id"][rows]
-        order = np.lexsort((cols["time"][rows], tid))   # by track, then time (stable)
-        rows = rows[order]
-        tid = tid[order]
+        if tid.size > 1 and (np.diff(tid) < 0).any():
+            # by track, then time: the rows come sorted by time, and the sort is stable
+            order = np.argsort(tid, kind="stable")
+            rows = rows[order]
+            tid = tid[order]
         newgrp = np.ones(rows.size, bool)
         newgrp[1:] = tid[1:] != tid[:-1]
         start = np.flatnonzero(newgrp)
