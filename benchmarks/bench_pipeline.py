@@ -1,0 +1,121 @@
+"""Benchmark the whole chain in process (not a pytest test): detection batch in → alert
+stored, per 1-s batch, at about 1,000 live tracks.
+
+The built-in ``scale-10k`` scenario is cut down to ``--targets`` targets (default
+1,000: decoys, loitering munitions, quadcopters, birds, aircraft within 60 km of
+Vilnius, some of them crossing the Belarus border) and ``--duration`` seconds, two
+1 Hz 3D radars with clutter.  Its detections are fed in arrival order, one second at
+a time, through :class:`skyfence.pipeline.Pipeline` with a real SQLite event log and
+a JSONL sink.  For each batch it records the wall time from the batch entering the
+pipeline to its alert revisions being stored durably (``StepResult.latency_s``: the
+detections logged, tracker, classifier, track rows logged, airspace events, alert
+manager, alerts fsync'd) and the time with the sinks served too.  Prints a rich
+table, or JSON with ``--json``::
+
+    python benchmarks/bench_pipeline.py
+    python benchmarks/bench_pipeline.py --targets 1000 --duration 180 --json
+
+Target (issue 5): p99 ≤ 50 ms at 1,000 tracks.
+"""
+
+# isort: split
+import _onecore  # noqa: F401  (pins the numeric libraries to one thread)
+
+# isort: split
+import argparse
+import json
+import re
+import tempfile
+import time
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+from skyfence.pipeline import Pipeline
+from skyfence.sim.engine import Simulation
+from skyfence.sim.scenario import load_scenario
+from skyfence.sinks import JsonlSink
+from skyfence.store import EventLog
+from skyfence.track.replay import feed
+
+
+def _scenario(targets: int, duration: float, tmp: Path):  # type: ignore[no-untyped-def]
+    text = resources.files("skyfence.sim.scenarios").joinpath("scale-10k.toml").read_text()
+    text = re.sub(r"(?m)^count = \d+", f"count = {targets}", text)
+    text = re.sub(r"(?m)^duration_s = [\d.]+", f"duration_s = {duration}", text)
+    text = text.replace('name = "scale-10k"', f'name = "pipeline-{targets}"')
+    path = tmp / f"pipeline-{targets}.toml"
+    path.write_text(text, "utf-8")
+    return load_scenario(path)
+
+
+def run(targets: int, duration: float, warmup: int) -> dict[str, float | int]:
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        sc = _scenario(targets, duration, tmp)
+        chunks = list(Simulation(sc).run())
+        det = {k: np.concatenate([c.detections[k] for c in chunks])
+               for k in chunks[0].detections}
+        log = EventLog(tmp / "events.sqlite", name=sc.name)
+        pipe = Pipeline(sc.deployment, log=log, sinks=[JsonlSink(tmp / "alerts.jsonl")],
+                        ground_alt_m=sc.scenario.terrain_alt_m)
+        stored, served, live, alerts = [], [], [], 0
+        steps = feed(pipe, det)
+        while True:
+            w0 = time.perf_counter()
+            try:
+                res, _, _ = next(steps)
+            except StopIteration:
+                break
+            served.append(time.perf_counter() - w0)
+            stored.append(res.latency_s)
+            live.append(len(pipe.tracker.tracks))
+            alerts += int(np.count_nonzero(res.alerts["revision"] == 0))
+        pipe.close()
+    keep = slice(warmup, -1)      # the birth of the tracks; the final flush
+    s = np.array(stored[keep]) * 1e3
+    v = np.array(served[keep]) * 1e3
+    return {
+        "targets": targets, "duration_s": duration, "detections": int(det["time"].size),
+        "batches_timed": int(s.size), "live_tracks_median": int(np.median(live[keep])),
+        "alerts_raised": alerts,
+        "to_alert_stored_ms_median": float(np.median(s)),
+        "to_alert_stored_ms_p99": float(np.percentile(s, 99)),
+        "to_alert_stored_ms_max": float(s.max()),
+        "with_sinks_ms_median": float(np.median(v)),
+        "with_sinks_ms_p99": float(np.percentile(v, 99)),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--targets", type=int, default=1000)
+    ap.add_argument("--duration", type=float, default=120.0)
+    ap.add_argument("--warmup", type=int, default=10, help="first batches left out")
+    ap.add_argument("--json", action="store_true", help="print the figures as JSON")
+    args = ap.parse_args()
+    r = run(args.targets, args.duration, args.warmup)
+    if args.json:
+        print(json.dumps(r, indent=2))
+        return
+    t = Table(title="Whole chain per 1-s batch, detections in → alerts stored (one core; "
+                    "target p99 <= 50 ms at 1,000 tracks)")
+    t.add_column("figure")
+    t.add_column("value", justify="right")
+    t.add_row("targets / live tracks (median)", f"{r['targets']:,} / "
+              f"{r['live_tracks_median']:,}")
+    t.add_row("detections / batches timed", f"{r['detections']:,} / {r['batches_timed']}")
+    t.add_row("alerts raised", str(r["alerts_raised"]))
+    t.add_row("to alert stored, ms: median / p99 / max",
+              f"{r['to_alert_stored_ms_median']:.1f} / {r['to_alert_stored_ms_p99']:.1f} / "
+              f"{r['to_alert_stored_ms_max']:.1f}")
+    t.add_row("with the sinks served, ms: median / p99",
+              f"{r['with_sinks_ms_median']:.1f} / {r['with_sinks_ms_p99']:.1f}")
+    Console().print(t)
+
+
+if __name__ == "__main__":
+    main()
