@@ -116,7 +116,8 @@ def run_case(n: int, rows_per_track: int, churn: float, warmup: int, steps: int
              ) -> dict[str, Any]:
     scene = Scene(n, rows_per_track, churn)
     clf = Classifier(config=ClassifierConfig(ground_alt_m=150.0,
-                                             sensor_kinds={"r3d-1": "radar3d"}))
+                                             sensor_kinds={"r3d-1": "radar3d"},
+                                             sensor_sites={"r3d-1": (54.5, 24.75, 200.0)}))
     batches = [scene.step() for _ in range(warmup + steps)]
     for b in batches[:warmup]:
         clf.step(b)

@@ -51,7 +51,7 @@ from rich.table import Table
 from skyfence.classify.classifier import TrackEvidence, check_tracks
 from skyfence.classify.config import ClassifierConfig
 from skyfence.classify.evaluate import ClassificationReport, evaluate_classification
-from skyfence.classify.features import FEATURE_NAMES, FeatureSettings
+from skyfence.classify.features import FEATURE_NAMES, FEATURES_VERSION, FeatureSettings
 from skyfence.classify.identity import NONE
 from skyfence.classify.model import (
     ClassifierParams,
@@ -210,14 +210,23 @@ def subclass_labels(y: np.ndarray, types: np.ndarray) -> np.ndarray:
     return ys
 
 
-def featurise(path: Path, spec: RunSpec, validation: bool, settings: FeatureSettings) -> Run:
+def featurise(path: Path, spec: RunSpec, validation: bool, settings: FeatureSettings,
+              drop_sites: bool = False) -> Run:
     """Replay a cached run's track batches through the evidence accumulator (the features
-    are cached beside the run, per feature settings)."""
+    are cached beside the run, per feature settings).  ``drop_sites``: as if the radars'
+    sites were not configured (no radial speeds), so that the model learns to do
+    without them."""
     z = np.load(path, allow_pickle=False)
     data = {k: z[k] for k in z.files}
     tracks = {k[2:]: data[k] for k in data if k.startswith("k_")}
-    cfg = ClassifierConfig.model_validate_json(str(data["config"]))
-    tag = "-".join(f"{v:g}" for v in settings.to_dict().values())
+    # the configuration from the scenario (not the cached one: the config grows keys)
+    sc = spec.scenario()
+    cfg = ClassifierConfig.for_deployment(sc.deployment, sc.scenario.terrain_alt_m)
+    if drop_sites:
+        cfg = cfg.model_copy(update={"sensor_sites": {}})
+    data["config"] = np.array(cfg.model_dump_json())
+    tag = "-".join([f"v{FEATURES_VERSION}", *(f"{v:g}" for v in settings.to_dict().values())]
+                   + (["nosites"] if drop_sites else []))
     fpath = path.with_name(f"{path.stem}.features-{tag}.npz")
     if fpath.exists():
         f = np.load(fpath)
@@ -384,7 +393,7 @@ def evaluate_scenario(name: str, seeds: list[int], duration_s: float | None,
                 progress.update(t, completed=done, total=max(total, 1.0))
 
             t0 = time.perf_counter()
-            rd = run_scenario(sc, seed, duration_s, settings=params.settings, progress=prog)
+            rd = run_scenario(sc, seed, duration_s, progress=prog, params=params)  # live
             wall = time.perf_counter() - t0
             _, rep = classify_run(sc, rd, params)
             reports.append(rep)
@@ -482,8 +491,9 @@ def main(argv: list[str] | None = None) -> int:
         with Progress(*cols, console=console) as progress:
             task = progress.add_task(f"features (tau {tau:g} s)", total=len(specs))
             runs = []
-            for s, p, v in zip(specs, paths, val, strict=True):
-                runs.append(featurise(p, s, v, settings))
+            for i, (s, p, v) in enumerate(zip(specs, paths, val, strict=True)):
+                # a fifth of the training runs without radar sites (robustness)
+                runs.append(featurise(p, s, v, settings, drop_sites=not v and i % 5 == 2))
                 progress.advance(task)
         X, ys, y, w = build(runs, False, rng)
         Xv, ysv, yv, wv = build(runs, True, rng)

@@ -159,7 +159,8 @@ def cat(*tables: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 
 T0 = 1.75e9
 CFG = ClassifierConfig(ground_alt_m=150.0, sensor_kinds={"radar": "radar3d", "adsb": "adsb",
-                                                         "rid": "remote_id"})
+                                                         "rid": "remote_id"},
+                       sensor_sites={"radar": (54.55, 25.55, 160.0)})
 
 
 # ------------------------------------------------------------------- the model
@@ -182,7 +183,7 @@ terrain_alt_m = 170.0
     cfg = ClassifierConfig.for_deployment(sc.deployment, sc.scenario.terrain_alt_m)
     out = []
     for seed in (9101, 9102):
-        rd = run_scenario(sc, seed, settings=params.settings, config=cfg)
+        rd = run_scenario(sc, seed, config=cfg, params=params)    # classified live
         tracks, report = classify_run(sc, rd, params, cfg)
         out.append((rd, tracks, report))
     return out
@@ -341,10 +342,12 @@ def test_output_rows_columns_and_probabilities() -> None:
 
 
 def test_one_batch_equals_slice_by_slice() -> None:
+    # (with a fixed prior: the adaptive prior is re-estimated once per step)
+    cfg = CFG.model_copy(update={"adapt_prior": False})
     t = T0 + np.arange(0.0, 30.0, 0.5)
     batch = cat(rows(1, t), rows(2, t + 0.25, speed=12, agl=100, rcs=-25))
-    whole = Classifier(config=CFG).step(batch)
-    clf = Classifier(config=CFG)
+    whole = Classifier(config=cfg).step(batch)
+    clf = Classifier(config=cfg)
     parts = [clf.step({k: v[(batch["time"] >= lo) & (batch["time"] < lo + 1.0)]
                        for k, v in batch.items()}) for lo in T0 + np.arange(30.0)]
     joined = cat(*parts)
@@ -364,6 +367,28 @@ def test_class_follows_a_change_of_behaviour() -> None:
     out = Classifier(config=CFG).step(cat(a, b))
     assert out["class"][55] == "bird"
     assert out["class"][-1] == "aircraft"
+
+
+def test_prior_adapts_to_the_deployment_mix() -> None:
+    t = T0 + np.arange(40.0)
+    bird, fw = CLASSIFY_CLASSES.index("bird"), CLASSIFY_CLASSES.index("drone_fixed_wing")
+    quiet = Classifier(config=CFG)        # a quiet border: bird after bird
+    quiet.step(cat(*[rows(i, t, speed=11, agl=150, rcs=-25, heading_deg=7 * i)
+                     for i in range(1, 80)]))
+    raid = Classifier(config=CFG)         # a raid: decoy after decoy
+    raid.step(cat(*[rows(i, t, speed=45, agl=800, rcs=-15, heading_deg=3 * i)
+                    for i in range(1, 80)]))
+    assert quiet.prior[bird] > quiet.prior_anchor[bird] + 0.1
+    assert raid.prior[fw] > raid.prior_anchor[fw] + 0.2
+    np.testing.assert_allclose([quiet.prior.sum(), raid.prior.sum()], 1.0)
+    # the same ambiguous track reads more bird-like on the quiet border
+    probe = rows(500, T0 + 40 + np.arange(30.0), speed=14, agl=300, rcs=-18)
+    assert quiet.step(probe)["p_bird"][-1] > raid.step(probe)["p_bird"][-1]
+    # young tracks (fewer than prior_min_updates updates) do not move it
+    young = Classifier(config=CFG)
+    young.step(cat(*[rows(i, T0 + np.arange(10.0), speed=45, agl=800, rcs=-15)
+                     for i in range(1, 80)]))
+    np.testing.assert_allclose(young.prior, young.prior_anchor)
 
 
 def test_state_is_freed_on_deleted_rows_and_when_stale() -> None:
@@ -430,8 +455,9 @@ def test_params_round_trip(tmp_path) -> None:  # type: ignore[no-untyped-def]
 def test_compiled_logits_equal_numpy() -> None:
     p = load_params()
     rng = np.random.default_rng(3)
-    X = rng.normal(size=(500, len(p.feature_names))) * np.array([50, 50, 5, 0.2, 10, 0.5, 2e3,
-                                                                 3, 15, 3, 2, 0.5, 0.5, 50, 100])
+    X = rng.normal(size=(500, len(p.feature_names))) * np.array([50, 50, 50, 5, 0.2, 10, 0.5,
+                                                                 30, 2e3, 3, 15, 3, 2, 0.5,
+                                                                 0.5, 50, 100])
     X[rng.uniform(size=X.shape) < 0.2] = np.nan
     X[:5] = np.concatenate(p.edges)[:5, None]             # values exactly on edges
     np.testing.assert_allclose(p.logits(X), p.logits(X, compiled=False), rtol=0, atol=1e-12)

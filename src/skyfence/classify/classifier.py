@@ -67,6 +67,8 @@ REQUIRED_COLUMNS: tuple[str, ...] = (
 
 N_FEATURES = len(FEATURE_NAMES)
 
+_EARTH_R = 6_371_008.8  # mean radius, m (local offsets from a radar site)
+
 _FLOAT_COLUMNS = ("time", "lat_deg", "lon_deg", "alt_m", "vel_east_mps", "vel_north_mps",
                   "vel_up_mps", "sigma_east_m", "sigma_north_m", "sigma_up_m", "rcs_dbsm")
 
@@ -210,7 +212,11 @@ class TrackEvidence:
         self._serial_code: dict[str, int] = {}
         self._serials: list[str] = []
         self._rf_sensors = [s for s, k in config.sensor_kinds.items() if k == "rf_df"]
+        self._site_index = {s: i for i, s in enumerate(config.sensor_sites)}
+        self._sites = np.array(list(config.sensor_sites.values()), np.float64).reshape(-1, 3)
+        self._unsited: set[str] = set()
         self._now = -np.inf
+        self._freed: list[np.ndarray] = []
 
     @property
     def n_tracks(self) -> int:
@@ -220,6 +226,17 @@ class TrackEvidence:
     def track_ids(self) -> np.ndarray:
         """Ids of the tracks whose state is held (sorted)."""
         return self._store.id.copy()
+
+    @property
+    def now(self) -> float:
+        """Latest row time folded in, UTC s (-inf before any)."""
+        return self._now
+
+    def pop_freed(self) -> np.ndarray:
+        """Ids of the tracks whose state was freed since the last call."""
+        out = np.concatenate(self._freed) if self._freed else np.zeros(0, np.int64)
+        self._freed = []
+        return out
 
     def identity_strings(self, code: np.ndarray) -> np.ndarray:
         """Cooperative ids of identity codes (-1: "")."""
@@ -310,6 +327,7 @@ class TrackEvidence:
         hcode = self._serial_codes(g["id_hint"])
         hkind = hint_kinds(g["id_hint"], sid, cfg.sensor_kinds)
         sig_h = np.hypot(g["sigma_east_m"], g["sigma_north_m"])
+        radial = self._radial_speed(g)
         bad_pos = ~(np.isfinite(g["lat_deg"]) & np.isfinite(g["lon_deg"]) &
                     np.isfinite(g["alt_m"]))
         bad_vel = ~(np.isfinite(g["vel_east_mps"]) & np.isfinite(g["vel_north_mps"]))
@@ -325,7 +343,7 @@ class TrackEvidence:
                            vel_north_mps=g["vel_north_mps"][k], vel_up_mps=g["vel_up_mps"][k],
                            sigma_h_m=sig_h[k], sigma_up_m=g["sigma_up_m"][k],
                            n_updates=g["n_updates"][k], updated=updated[k], rf=rf[k],
-                           rcs_dbsm=g["rcs_dbsm"][k])
+                           rcs_dbsm=g["rcs_dbsm"][k], radial_speed_mps=radial[k])
             acc = st.acc[sl]
             prev = st.prev[sl]
             t_last = st.t_last[sl]
@@ -357,6 +375,37 @@ class TrackEvidence:
             code_out[rows[f]] = st.coop_code[slot[f]]
             kind_out[rows[f]] = st.coop_kind[slot[f]]
         self._free(uslot, g["status"], slot)
+
+    def _radial_speed(self, g: dict[str, np.ndarray]) -> np.ndarray:
+        """|velocity · line of sight| from the site of each row's radar, m/s (NaN: no radar
+        update or unknown site)."""
+        out = np.full(g["time"].size, np.nan)
+        radar = np.isfinite(g["rcs_dbsm"])
+        if not radar.any():
+            return out
+        rows = np.flatnonzero(radar)
+        us, inv = np.unique(g["sensor_id"][rows], return_inverse=True)
+        site_u = np.array([self._site_index.get(str(u), -1) for u in us], np.int64)
+        for u in us[site_u < 0].tolist():
+            if u not in self._unsited:
+                self._unsited.add(u)
+                log.warning("classify: radar %r has no site in ClassifierConfig.sensor_sites; "
+                            "its updates give no radial speed", u)
+        site = site_u[inv.ravel()]
+        ok = site >= 0
+        rows, site = rows[ok], site[ok]
+        if rows.size == 0:
+            return out
+        s = self._sites[site]
+        lat = g["lat_deg"][rows]
+        de = np.radians(g["lon_deg"][rows] - s[:, 1]) * np.cos(np.radians(lat)) * _EARTH_R
+        dn = np.radians(lat - s[:, 0]) * _EARTH_R
+        du = g["alt_m"][rows] - s[:, 2]
+        rng = np.sqrt(de * de + dn * dn + du * du)
+        v = (g["vel_east_mps"][rows] * de + g["vel_north_mps"][rows] * dn
+             + g["vel_up_mps"][rows] * du) / np.maximum(rng, 1.0)
+        out[rows] = np.abs(v)
+        return out
 
     def _spoof_checks(self, g: dict[str, np.ndarray], slot: np.ndarray, hcode: np.ndarray,
                       hkind: np.ndarray, uslot: np.ndarray) -> np.ndarray:
@@ -412,6 +461,7 @@ class TrackEvidence:
         if gone.any():
             ids = st.id[gone]
             st.keep(~gone)
+            self._freed.append(ids)
             self._spoof.forget(ids, self._now, self.config.stale_after_s)
             self.stats.tracks_freed += int(ids.size)
 
@@ -419,9 +469,9 @@ class TrackEvidence:
 def _merge_prior(given: dict[str, float] | None, default: np.ndarray) -> np.ndarray:
     """A prior over ``CLASSIFY_CLASSES`` from a partial mapping: the classes it leaves out
     share what is left in the proportions of ``default``."""
+    p = np.asarray(default, np.float64) / np.sum(default)
     if given is None:
-        return np.asarray(default, np.float64).copy()
-    p = np.asarray(default, np.float64).copy()
+        return p
     named = np.array([c in given for c in CLASSIFY_CLASSES])
     p[named] = [given[c] for c in CLASSIFY_CLASSES if c in given]
     left = max(1.0 - float(p[named].sum()), 1e-9)
@@ -456,9 +506,16 @@ class Classifier:
         self.params = params
         self.config = config or ClassifierConfig()
         self.evidence = TrackEvidence(params.settings, self.config)
-        self.prior = _merge_prior(self.config.class_prior, params.prior)
+        #: the anchor prior (configured or the parameter file's) and the operating prior
+        self.prior_anchor = _merge_prior(self.config.class_prior, params.prior)
+        self.prior = self.prior_anchor.copy()
         self.prior_tentative = _merge_prior(self.config.class_prior_tentative,
                                             params.prior_tentative)
+        nc = len(CLASSIFY_CLASSES)
+        self._live_ids = np.zeros(0, np.int64)        # confirmed tracks' latest likelihoods
+        self._live_lk = np.zeros((0, nc))
+        self._hist = np.zeros(nc)                      # decayed soft counts of ended tracks
+        self._hist_t = -np.inf
 
     @property
     def stats(self) -> ClassifierStats:
@@ -497,21 +554,101 @@ class Classifier:
             If required columns are missing (the message names them), their lengths
             differ or a numeric column is not numeric.
         """
+        return self._step(tracks)[0]
+
+    def _step(self, tracks: Mapping[str, np.ndarray]
+              ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+        """:meth:`step`, also returning the rows' features and cooperative kinds."""
         cols = check_tracks(tracks)
         X, code, kind, spoofed = self.evidence.advance(cols)
-        P = self.predict(X, kind, cols["status"] == "tentative")
-        return self._output(tracks, P, code, spoofed)
+        tentative = cols["status"] == "tentative"
+        z = self.params.logits(X)
+        freed = self.evidence.pop_freed()
+        if self.config.adapt_prior:
+            self._adapt(cols, z, kind, freed)
+        P = self._posterior(z, kind, tentative)
+        return self._output(tracks, P, code, spoofed), X, kind
 
-    def predict(self, X: np.ndarray, kind: np.ndarray | None = None,
-                tentative: np.ndarray | None = None) -> np.ndarray:
-        """Class probabilities (n, n_classes) of feature rows under the operating priors
-        (``tentative`` rows take the tentative prior) and, where ``kind`` says so, the
-        cooperative identities."""
-        P = self.params.proba(X, self.prior, tentative, self.prior_tentative)
+    def _posterior(self, z: np.ndarray, kind: np.ndarray | None,
+                   tentative: np.ndarray | None) -> np.ndarray:
+        p = self.params
+        zz = z + p.prior_shift(self.prior)
+        if tentative is not None and np.any(tentative):
+            zz[tentative] = z[tentative] + p.prior_shift(self.prior_tentative)
+        P = p.aggregate(zz)
         if kind is not None:
             apply_cooperative(P, kind, CLASSIFY_CLASSES, self.config.cooperative_confidence,
                               self.config.remote_id_rotary_prior)
         return P
+
+    def _adapt(self, cols: dict[str, np.ndarray], z: np.ndarray, kind: np.ndarray,
+               freed: np.ndarray) -> None:
+        """Re-estimate the operating prior of confirmed tracks from the deployment's own
+        tracks (EM for the class weights of a mixture; Saerens et al. 2002).
+
+        Each confirmed track with ``prior_min_updates`` updates or more (a young
+        track's likelihoods are too alike to tell classes apart, and EM would spread
+        weight onto whatever class they resemble) contributes its latest likelihood
+        vector (the model's posterior under its balanced training prior, cooperative
+        identities applied);
+        tracks that ended contribute their last responsibilities as soft counts that
+        fade with the time constant ``prior_memory_s``; the anchor prior weighs as
+        ``prior_strength_tracks`` tracks.  A few EM iterations per step.
+        """
+        cfg = self.config
+        now = self.evidence.now
+        status = cols["status"]
+        firm = np.flatnonzero(((status == "confirmed") | (status == "coasting"))
+                              & (cols["n_updates"] >= cfg.prior_min_updates))
+        if firm.size:
+            lk = self.params.aggregate(z[firm])
+            apply_cooperative(lk, kind[firm], CLASSIFY_CLASSES, cfg.cooperative_confidence,
+                              cfg.remote_id_rotary_prior)
+            tid = cols["track_id"][firm]
+            # the latest row of each track
+            order = np.lexsort((cols["time"][firm], tid))
+            last = np.ones(order.size, bool)
+            last[:-1] = tid[order][1:] != tid[order][:-1]
+            sel = order[last]
+            ids, lk = tid[sel], lk[sel]
+            pos = np.searchsorted(self._live_ids, ids)
+            known = (pos < self._live_ids.size) & \
+                (self._live_ids[np.minimum(pos, max(self._live_ids.size - 1, 0))] == ids) \
+                if self._live_ids.size else np.zeros(ids.size, bool)
+            self._live_lk[pos[known]] = lk[known]
+            if (~known).any():
+                allid = np.concatenate([self._live_ids, ids[~known]])
+                o = np.argsort(allid, kind="stable")
+                self._live_ids = allid[o]
+                self._live_lk = np.concatenate([self._live_lk, lk[~known]])[o]
+        # decay the ended tracks' counts, then move the newly ended ones there
+        if np.isfinite(self._hist_t) and now > self._hist_t:
+            self._hist *= np.exp(-(now - self._hist_t) / cfg.prior_memory_s)
+        self._hist_t = max(self._hist_t, now)
+        if freed.size and self._live_ids.size:
+            gone = np.isin(self._live_ids, freed)
+            if gone.any():
+                self._hist += self._responsibilities(self._live_lk[gone]).sum(axis=0)
+                self._live_ids = self._live_ids[~gone]
+                self._live_lk = self._live_lk[~gone]
+        # EM for the class weights
+        a = cfg.prior_strength_tracks
+        n = self._hist.sum() + self._live_ids.size + a
+        for _ in range(4):
+            live = self._responsibilities(self._live_lk).sum(axis=0)
+            self.prior = (self._hist + live + a * self.prior_anchor) / n
+
+    def _responsibilities(self, lk: np.ndarray) -> np.ndarray:
+        """Posterior of each class for likelihood vectors under the current prior."""
+        w = lk * (self.prior / self.params.training_prior)
+        return w / np.maximum(w.sum(axis=1, keepdims=True), 1e-300)
+
+    def predict(self, X: np.ndarray, kind: np.ndarray | None = None,
+                tentative: np.ndarray | None = None) -> np.ndarray:
+        """Class probabilities (n, n_classes) of feature rows under the current operating
+        priors (``tentative`` rows take the tentative prior) and, where ``kind`` says so,
+        the cooperative identities.  Does not change any state."""
+        return self._posterior(self.params.logits(X), kind, tentative)
 
     def _output(self, tracks: Mapping[str, np.ndarray], P: np.ndarray, code: np.ndarray,
                 spoofed: np.ndarray) -> dict[str, np.ndarray]:

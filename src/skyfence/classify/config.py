@@ -81,6 +81,11 @@ class ClassifierConfig(BaseModel):
     #: ``adsb`` / ``remote_id`` tell identities apart (without it: a 6-hex-digit id_hint
     #: is an ICAO24 address, anything else a Remote ID serial)
     sensor_kinds: dict[str, SensorKind] = Field(default_factory=dict)
+    #: site of each radar by id: [lat_deg, lon_deg, alt_m] (for the radial speed of its
+    #: updates; radars not in it give none)
+    sensor_sites: dict[str, tuple[Annotated[float, Field(ge=-90, le=90)],
+                                  Annotated[float, Field(ge=-180, le=180)], float]] = \
+        Field(default_factory=dict)
     #: operating prior of each class for confirmed (coasting, deleted) rows: the expected
     #: mix of a deployment's confirmed tracks; classes left out share what is left in the
     #: proportions of the parameter file's prior.  None: the parameter file's prior (the
@@ -88,6 +93,16 @@ class ClassifierConfig(BaseModel):
     class_prior: dict[str, Annotated[float, Field(gt=0, le=1)]] | None = None
     #: the same for tentative rows (most tentative tracks are clutter)
     class_prior_tentative: dict[str, Annotated[float, Field(gt=0, le=1)]] | None = None
+    #: re-estimate the confirmed-track prior from the deployment's own tracks (EM over
+    #: the live and recently ended confirmed tracks, anchored at ``class_prior``): a
+    #: quiet border learns that its tracks are mostly birds, a raid that they are drones
+    adapt_prior: bool = True
+    #: ended tracks fade from the estimate with this time constant, s
+    prior_memory_s: Pos = 3_600.0
+    #: weight of the anchor prior, in tracks
+    prior_strength_tracks: Pos = 30.0
+    #: tracks count in the estimate once they have this many updates
+    prior_min_updates: Annotated[int, Field(ge=1)] = 20
     #: a step's rows are processed in time slices of this length, s
     slice_s: Pos = 1.0
     #: probability of the class a cooperative identity gives (aircraft, drone)
@@ -115,9 +130,11 @@ class ClassifierConfig(BaseModel):
     def for_deployment(cls, deployment: Any, ground_alt_m: float,
                        **kw: Any) -> ClassifierConfig:
         """A config for a :class:`~skyfence.config.sensors.SensorDeployment` (its sensor
-        kinds) and a ground height (e.g. the scenario's ``terrain_alt_m``)."""
+        kinds and radar sites) and a ground height (e.g. the scenario's ``terrain_alt_m``)."""
         kinds = {s.id: s.kind for s in deployment.sensor}
-        return cls(ground_alt_m=ground_alt_m, sensor_kinds=kinds, **kw)
+        sites = {s.id: (s.lat_deg, s.lon_deg, s.alt_m) for s in deployment.sensor
+                 if s.kind in ("radar3d", "radar2d")}
+        return cls(ground_alt_m=ground_alt_m, sensor_kinds=kinds, sensor_sites=sites, **kw)
 
 
 def load_classify_config(path: str | Path | None) -> ClassifierConfig:

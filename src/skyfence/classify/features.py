@@ -14,7 +14,12 @@ evidence for it (no radar update for the RCS, height unknown, …).
 Features (units in the names)
 -----------------------------
 ``speed_mps``
-    Horizontal speed of this row (the tracker's filtered estimate).
+    Horizontal speed of this row (the tracker's filtered estimate), once the track
+    has ``kin_min_updates`` updates.
+``speed_rough_mps``
+    The same before that (two updates or more): a rough early estimate, kept apart
+    so that the model weighs it as such (a track of a slowly scanning 2D radar has
+    only a few updates ten seconds after its confirmation).
 ``speed_mean_mps``, ``speed_std_mps``
     EW mean and standard deviation of the horizontal speed.
 ``heading_unsteadiness``
@@ -30,6 +35,13 @@ Features (units in the names)
     EW mean height above the ground (``alt_m - ground_alt_m``) and absolute
     vertical speed; missing while the height is unknown (vertical 1-sigma above
     ``max_sigma_up_m``, as for tracks of 2D radars only).
+``radial_speed_mps``
+    Decaying maximum (the old maximum shrinks by the forgetting factor) of the
+    speed along the line of sight of the radar that made each update.  A radar
+    measures radial velocity precisely, so this is a sound lower bound of the speed
+    even while a young track's cross-range velocity is still poor (a 2D radar's
+    track a few scans old): no bird closes at 30 m/s.  Needs the radars' sites
+    (``ClassifierConfig.sensor_sites``); missing without a radar update.
 ``rcs_mean_dbsm``, ``rcs_std_db``
     EW mean and standard deviation of the RCS of the radar updates.  A Swerling-1
     echo fluctuates by ~5.6 dB from scan to scan; a false alarm has the threshold's
@@ -56,6 +68,7 @@ import numpy as np
 
 __all__ = [
     "ACC",
+    "FEATURES_VERSION",
     "FEATURE_NAMES",
     "N_ACC",
     "FeatureSettings",
@@ -67,11 +80,13 @@ __all__ = [
 #: names of the features, in the column order of the feature matrix
 FEATURE_NAMES: tuple[str, ...] = (
     "speed_mps",
+    "speed_rough_mps",
     "speed_mean_mps",
     "speed_std_mps",
     "heading_unsteadiness",
     "turn_rate_deg_s",
     "hover_share",
+    "radial_speed_mps",
     "agl_m",
     "climb_abs_mps",
     "rcs_mean_dbsm",
@@ -83,6 +98,9 @@ FEATURE_NAMES: tuple[str, ...] = (
     "age_s",
 )
 
+#: changes whenever the features are computed differently (cached features are keyed by it)
+FEATURES_VERSION = 3
+
 #: accumulator columns: ``W_*`` are the EW weights of a group of samples
 ACC: dict[str, int] = {name: i for i, name in enumerate((
     "W_KIN", "SPD", "SPD2", "HOV",
@@ -90,6 +108,7 @@ ACC: dict[str, int] = {name: i for i, name in enumerate((
     "W_TURN", "TURN",
     "W_VERT", "AGL", "CLIMB",
     "W_RCS", "RCS", "RCS2",
+    "W_RAD", "RADMAX",
     "W_RES", "RES",
     "W_ALL", "UPD", "RF",
 ))}
@@ -155,6 +174,9 @@ class TrackRows:
         The row's update came from an RF direction finder.
     rcs_dbsm : ndarray
         RCS of the row's radar detection, dBsm (NaN: none).
+    radial_speed_mps : ndarray
+        Speed of the row along the line of sight from the radar that made the update,
+        m/s (absolute value; NaN: not a radar update, or its site unknown).
     """
 
     time: np.ndarray
@@ -170,6 +192,7 @@ class TrackRows:
     updated: np.ndarray
     rf: np.ndarray
     rcs_dbsm: np.ndarray
+    radial_speed_mps: np.ndarray
 
 
 def update_acc(acc: np.ndarray, prev: np.ndarray, t_last: np.ndarray, r: TrackRows,
@@ -235,6 +258,11 @@ def update_acc(acc: np.ndarray, prev: np.ndarray, t_last: np.ndarray, r: TrackRo
     acc[:, A["RCS"]] += rc0
     acc[:, A["RCS2"]] += rc0 * rc0
 
+    has_rad = np.isfinite(r.radial_speed_mps)
+    acc[:, A["W_RAD"]] += has_rad
+    acc[:, A["RADMAX"]] = np.maximum(acc[:, A["RADMAX"]],
+                                     np.where(has_rad, r.radial_speed_mps, 0.0))
+
     # consistency: where this row lies against the previous row moved on by its velocity
     plat, plon = prev[:, 0], prev[:, 1]
     de = np.radians(r.lon_deg - plon) * np.cos(np.radians(r.lat_deg)) * _EARTH_R - pve * dt_pos
@@ -271,7 +299,8 @@ def features_from_acc(acc: np.ndarray, speed_now: np.ndarray, n_updates: np.ndar
     age_s : ndarray, shape (k,)
         Seconds since each track's first row.
     kin : ndarray of bool, shape (k,)
-        The current row's velocity is usable (enough updates).
+        The current row's velocity is usable (enough updates); rows with fewer (but two
+        or more) give ``speed_rough_mps`` instead.
 
     Returns
     -------
@@ -295,21 +324,23 @@ def features_from_acc(acc: np.ndarray, speed_now: np.ndarray, n_updates: np.ndar
         return np.where(ok, np.sqrt(v), np.nan)
 
     out[:, 0] = np.where(kin, speed_now, np.nan)
-    out[:, 1] = ratio("SPD", "W_KIN", 0.5)
-    out[:, 2] = spread("SPD", "SPD2", "W_KIN", 2.0)
+    out[:, 1] = np.where(~kin & (n_updates >= 2), speed_now, np.nan)
+    out[:, 2] = ratio("SPD", "W_KIN", 0.5)
+    out[:, 3] = spread("SPD", "SPD2", "W_KIN", 2.0)
     w = acc[:, A["W_HDG"]]
     ok = w >= 2.0
-    out[:, 3] = np.where(ok, 1.0 - np.hypot(acc[:, A["HX"]], acc[:, A["HY"]])
+    out[:, 4] = np.where(ok, 1.0 - np.hypot(acc[:, A["HX"]], acc[:, A["HY"]])
                          / np.where(ok, w, 1.0), np.nan)
-    out[:, 4] = ratio("TURN", "W_TURN", 1.0)
-    out[:, 5] = ratio("HOV", "W_KIN", 0.5)
-    out[:, 6] = ratio("AGL", "W_VERT", 0.5)
-    out[:, 7] = ratio("CLIMB", "W_VERT", 0.5)
-    out[:, 8] = ratio("RCS", "W_RCS", 0.5)
-    out[:, 9] = spread("RCS", "RCS2", "W_RCS", 2.0)
-    out[:, 10] = ratio("RES", "W_RES", 0.5)
-    out[:, 11] = ratio("UPD", "W_ALL", 0.5)
-    out[:, 12] = ratio("RF", "W_ALL", 0.5)
-    out[:, 13] = n_updates
-    out[:, 14] = age_s
+    out[:, 5] = ratio("TURN", "W_TURN", 1.0)
+    out[:, 6] = ratio("HOV", "W_KIN", 0.5)
+    out[:, 7] = np.where(acc[:, A["W_RAD"]] >= 0.5, acc[:, A["RADMAX"]], np.nan)
+    out[:, 8] = ratio("AGL", "W_VERT", 0.5)
+    out[:, 9] = ratio("CLIMB", "W_VERT", 0.5)
+    out[:, 10] = ratio("RCS", "W_RCS", 0.5)
+    out[:, 11] = spread("RCS", "RCS2", "W_RCS", 2.0)
+    out[:, 12] = ratio("RES", "W_RES", 0.5)
+    out[:, 13] = ratio("UPD", "W_ALL", 0.5)
+    out[:, 14] = ratio("RF", "W_ALL", 0.5)
+    out[:, 15] = n_updates
+    out[:, 16] = age_s
     return out

@@ -42,10 +42,18 @@ Spoofed Remote ID: the correlation rule
     steady distance is indistinguishable from a spoof; a spoof that hovers all the
     time is never flagged (no moving samples).
 
+    Defaults (:class:`~skyfence.classify.config.SpoofConfig`): 20 moving samples
+    (about 20 s of flight at 1 Hz), moving at 3 m/s or more, RMS velocity difference
+    within 3 m/s + 10 % of the speed, a reset at 2.5 times that, offset spread below
+    40 m or 2 σ, mean offset beyond 150 m and 5 σ, radar tracks within 5 km and
+    3 s.  On klaipeda-quadcopter (the liar's broadcast 1.2 km off, 25 gulls about)
+    the pair is flagged 20 s after the liar starts moving, and no gull ever is.
+
 Spoofed Remote ID: the jump rule
     One serial reported on two different tracks at most ``jump_window_s`` apart in
     time and further apart than ``jump_min_m + jump_max_speed_mps · Δt`` (faster
-    than a drone flies): both tracks are ``spoofed``.
+    than a drone flies): both tracks are ``spoofed``.  Defaults: 500 m + 80 m/s · Δt
+    within 30 s.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from skyfence.classify.classifier import TrackEvidence, check_tracks
+from skyfence.classify.classifier import Classifier, TrackEvidence, check_tracks
 from skyfence.classify.config import ClassifierConfig
 from skyfence.classify.evaluate import ClassificationReport
 from skyfence.classify.features import FeatureSettings
@@ -80,6 +80,11 @@ class RunData:
         Latitude, longitude (degrees) and height (m) of the scenario's ENU origin.
     batch_sizes : list of int
         Rows of each batch of track updates, in order (the live feed's slices).
+    classified : dict or None
+        With parameters given: the rows as the live classifier returned them (classes,
+        probabilities, identity), batch by batch.
+    classifier : Classifier or None
+        That classifier, after the run.
     """
 
     truth: dict[str, np.ndarray]
@@ -91,6 +96,8 @@ class RunData:
     evidence: TrackEvidence
     origin: tuple[float, float, float]
     batch_sizes: list[int]
+    classified: dict[str, np.ndarray] | None = None
+    classifier: Classifier | None = None
 
 
 def scenario_origin(sc: Scenario) -> tuple[float, float, float]:
@@ -103,8 +110,10 @@ def run_scenario(sc: Scenario, seed: int, duration_s: float | None = None,
                  settings: FeatureSettings | None = None,
                  config: ClassifierConfig | None = None,
                  tracker_config: TrackerConfig | None = None,
-                 progress: Callable[[float, float], None] | None = None) -> RunData:
-    """Simulate ``sc`` with ``seed``, track it as a live feed and featurise every track row.
+                 progress: Callable[[float, float], None] | None = None,
+                 params: ClassifierParams | None = None) -> RunData:
+    """Simulate ``sc`` with ``seed``, track it as a live feed and featurise every track row
+    (with ``params``: classify it live too, batch by batch, as the pipeline does).
 
     Parameters
     ----------
@@ -119,6 +128,9 @@ def run_scenario(sc: Scenario, seed: int, duration_s: float | None = None,
     tracker_config : TrackerConfig, optional
     progress : callable, optional
         ``progress(done_s, total_s)`` of the tracking.
+    params : ClassifierParams, optional
+        Run a :class:`~skyfence.classify.classifier.Classifier` live (its features are
+        the ones returned; ``settings`` is then ignored).
     """
     sim = Simulation(sc, seed=seed, duration_s=duration_s)
     chunks = list(sim.run())
@@ -126,12 +138,19 @@ def run_scenario(sc: Scenario, seed: int, duration_s: float | None = None,
     det = {k: np.concatenate([c.detections[k] for c in chunks])
            for k in chunks[0].detections}
     cfg = config or ClassifierConfig.for_deployment(sc.deployment, sc.scenario.terrain_alt_m)
-    ev = TrackEvidence(settings or FeatureSettings(), cfg)
+    clf = Classifier(params, cfg) if params is not None else None
+    ev = clf.evidence if clf is not None else TrackEvidence(settings or FeatureSettings(), cfg)
     tracker = Tracker(sc.deployment, tracker_config or TrackerConfig())
-    outs, Xs, kinds, codes, spoofs = [], [], [], [], []
+    outs, Xs, kinds, codes, spoofs, done = [], [], [], [], [], []
     t_start = None
     for upd, clock, t1 in feed(tracker, det, 1.0):
-        X, code, kind, spoofed = ev.advance(check_tracks(upd))
+        if clf is not None:
+            out, X, kind = clf._step(upd)
+            done.append(out)
+            code = np.full(kind.size, -1, np.int64)   # identities: from ``classified``
+            spoofed = out["spoofed"]
+        else:
+            X, code, kind, spoofed = ev.advance(check_tracks(upd))
         outs.append(upd)
         Xs.append(X)
         kinds.append(kind)
@@ -141,15 +160,17 @@ def run_scenario(sc: Scenario, seed: int, duration_s: float | None = None,
         if progress is not None:
             progress(clock - t_start, t1 - t_start)
     tracks = {k: np.concatenate([o[k] for o in outs]) for k in outs[0]}
+    classified = {k: np.concatenate([o[k] for o in done]) for k in done[0]} if done else None
     return RunData(truth, tracks, np.concatenate(Xs), np.concatenate(kinds),
                    np.concatenate(codes), np.concatenate(spoofs), ev, scenario_origin(sc),
-                   [int(o["time"].size) for o in outs])
+                   [int(o["time"].size) for o in outs], classified, clf)
 
 
 def classify_run(sc: Scenario, rd: RunData, params: ClassifierParams,
                  config: ClassifierConfig | None = None, gate_m: float = GATE_M,
                  after_s: float = 10.0) -> tuple[dict[str, np.ndarray], ClassificationReport]:
-    """Classify a run's track rows (features already folded live) and score them.
+    """Score a run's classified track rows (classified live when the run was made with
+    parameters; otherwise now, from its features, with the anchor prior).
 
     Parameters
     ----------
@@ -174,20 +195,24 @@ def classify_run(sc: Scenario, rd: RunData, params: ClassifierParams,
         Scored against the truth with
         :func:`~skyfence.eval.continuity.associate_updates` (confirmed rows).
     """
-    from skyfence.classify.classifier import Classifier
     from skyfence.classify.evaluate import evaluate_classification
 
-    cfg = config or ClassifierConfig.for_deployment(sc.deployment, sc.scenario.terrain_alt_m)
-    clf = Classifier(params, cfg)
-    P = clf.predict(rd.X, rd.coop_kind)
-    tracks = dict(rd.tracks)
-    best = P.argmax(axis=1)
-    tracks["class"] = np.array(CLASSIFY_CLASSES)[best]
-    tracks["class_prob"] = P[np.arange(best.size), best]
-    for j, c in enumerate(CLASSIFY_CLASSES):
-        tracks[f"p_{c}"] = P[:, j]
-    tracks["cooperative_id"] = rd.evidence.identity_strings(rd.coop_code)
-    tracks["spoofed"] = rd.spoofed
+    if rd.classified is not None:
+        tracks = dict(rd.classified)
+    else:
+        cfg = config or ClassifierConfig.for_deployment(sc.deployment,
+                                                        sc.scenario.terrain_alt_m)
+        clf = Classifier(params, cfg)
+        P = clf.predict(rd.X, rd.coop_kind,
+                        np.asarray(rd.tracks["status"]).astype(str) == "tentative")
+        tracks = dict(rd.tracks)
+        best = P.argmax(axis=1)
+        tracks["class"] = np.array(CLASSIFY_CLASSES)[best]
+        tracks["class_prob"] = P[np.arange(best.size), best]
+        for j, c in enumerate(CLASSIFY_CLASSES):
+            tracks[f"p_{c}"] = P[:, j]
+        tracks["cooperative_id"] = rd.evidence.identity_strings(rd.coop_code)
+        tracks["spoofed"] = rd.spoofed
     fl = np.asarray(rd.truth["status"]).astype(str) == "flying"
     truth = {k: v[fl] for k, v in rd.truth.items()}
     assoc = associate_updates(table_to_enu(truth, *rd.origin), table_to_enu(tracks, *rd.origin),
