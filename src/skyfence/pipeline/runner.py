@@ -50,6 +50,12 @@ class StepResult:
     clock: float
     #: wall time from the batch entering the pipeline to its alerts being stored, s
     latency_s: float
+    #: wall time per stage, s: ``log_detections``, ``tracker``, ``classifier``,
+    #: ``log_tracks``, ``airspace``, ``log_events``, ``alerts`` (the manager, without
+    #: the store), ``store_alerts`` (``EventLog.append_alerts``), ``dispatch``
+    stages_s: dict[str, float] = field(default_factory=dict)
+    #: CPU time of this process from the batch entering to its alerts stored, s
+    cpu_s: float = 0.0
 
 
 @dataclass
@@ -104,8 +110,9 @@ class Pipeline:
         self.zones = zones if zones is not None else load_zones()
         self.airspace = AirspaceEngine(self.borders, self.zones, airspace or AirspaceConfig())
         self.log = log
+        self._stages: dict[str, float] = {}
         self.alerts = AlertManager(
-            rules or load_rules(), store_callback=log.append_alerts if log else None,
+            rules or load_rules(), store_callback=self._store_alerts if log else None,
             zone_names={z.id: z.name for z in self.zones},
             first_alert_id=_next_alert_id(log))
         self.dispatcher = dispatcher if dispatcher is not None else (
@@ -119,32 +126,58 @@ class Pipeline:
         ``now`` is the feed clock (the newest arrival time; default the newest
         detection time); ``rows`` numbers the batch's rows for the quarantine.
         """
-        started = time.perf_counter()
+        started, cpu0 = time.perf_counter(), time.process_time()
+        self._stages = st = {}
         n = int(np.asarray(detections["time"]).size) if "time" in detections else 0
         if self.log is not None and n:
             self.log.append_detections(detections)
+        t = _lap(st, "log_detections", started)
         tracks = self.tracker.step(detections, now=now, rows=rows)
+        _lap(st, "tracker", t)
         clock = float(now) if now is not None else self.tracker.ingest.newest
-        return self._downstream(tracks, clock, started, n)
+        return self._downstream(tracks, clock, started, cpu0, n)
 
     def flush(self, now: float) -> StepResult:
         """Advance to ``now`` with no detections (tracks coast and end)."""
-        started = time.perf_counter()
-        return self._downstream(self.tracker.flush(now), float(now), started, 0)
+        started, cpu0 = time.perf_counter(), time.process_time()
+        self._stages = st = {}
+        tracks = self.tracker.flush(now)
+        _lap(st, "tracker", started)
+        return self._downstream(tracks, float(now), started, cpu0, 0)
+
+    def _store_alerts(self, table: dict[str, np.ndarray]) -> None:
+        """The alert manager's store callback: the revisions into the log, durably."""
+        assert self.log is not None
+        t = time.perf_counter()
+        try:
+            self.log.append_alerts(table)
+        finally:
+            _lap(self._stages, "store_alerts", t)
 
     def _downstream(self, tracks: dict[str, np.ndarray], clock: float, started: float,
-                    n_det: int) -> StepResult:
+                    cpu0: float, n_det: int) -> StepResult:
+        st = self._stages
+        t = time.perf_counter()
         tracks = self.classifier.step(tracks)
+        t = _lap(st, "classifier", t)
         if self.log is not None and tracks["time"].size:
             self.log.append_tracks(tracks)
+        t = _lap(st, "log_tracks", t)
         events = self.airspace.step(tracks)
+        picture = self.airspace.picture()
+        t = _lap(st, "airspace", t)
         if self.log is not None and events["time"].size:
             self.log.append_events(events)
+        t = _lap(st, "log_events", t)
         # the alert manager stores its revisions (durably) before returning them
-        alerts = self.alerts.step(tracks, events, self.airspace.picture(), clock)
-        latency = time.perf_counter() - started
+        alerts = self.alerts.step(tracks, events, picture, clock)
+        end = time.perf_counter()
+        st["alerts"] = end - t - st.get("store_alerts", 0.0)
+        latency = end - started
+        cpu = time.process_time() - cpu0
         if self.dispatcher is not None and alerts["alert_id"].size:
             self.dispatcher.dispatch(time.time())
+        _lap(st, "dispatch", end)
         s = self.stats
         s.batches += 1
         s.detections += n_det
@@ -153,7 +186,7 @@ class Pipeline:
         s.alert_revisions += int(alerts["alert_id"].size)
         s.alerts_raised += int(np.count_nonzero(alerts["revision"] == 0))
         s.latency_s.append(latency)
-        return StepResult(tracks, events, alerts, clock, latency)
+        return StepResult(tracks, events, alerts, clock, latency, st, cpu)
 
     def dispatch(self) -> None:
         """Serve the sinks now (also retries deliveries that failed earlier)."""
@@ -172,6 +205,13 @@ class Pipeline:
             self.dispatcher.dispatch(time.time())
         if self.log is not None:
             self.log.close()
+
+
+def _lap(stages: dict[str, float], name: str, since: float) -> float:
+    """Add the wall time since ``since`` to ``stages[name]``; return the time now."""
+    now = time.perf_counter()
+    stages[name] = stages.get(name, 0.0) + now - since
+    return now
 
 
 def _next_alert_id(log: EventLog | None) -> int:
