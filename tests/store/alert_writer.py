@@ -3,7 +3,7 @@
 Before each alert it appends one track update (track id = alert id).  Run by
 test_kill.py, which SIGKILLs this process mid-run::
 
-    python tests/store/alert_writer.py LOG COMMIT_INTERVAL_S [COUNT]
+    python tests/store/alert_writer.py LOG COMMIT_INTERVAL_S [COUNT [CHECKPOINT_INTERVAL_S]]
 """
 
 from __future__ import annotations
@@ -40,7 +40,9 @@ def main() -> None:
     path = sys.argv[1]
     interval = float(sys.argv[2])
     count = int(sys.argv[3]) if len(sys.argv) > 3 else 1_000_000
-    with EventLog(path, name="kill-test", commit_interval_s=interval) as log:
+    checkpoint = float(sys.argv[4]) if len(sys.argv) > 4 else 1.0
+    with EventLog(path, name="kill-test", commit_interval_s=interval,
+                  checkpoint_interval_s=checkpoint) as log:
         print("ready", flush=True)
         for i in range(count):
             log.append_tracks(track(i))

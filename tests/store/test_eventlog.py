@@ -326,3 +326,52 @@ def test_append_quarantine_refuses_ragged_columns(log: EventLog) -> None:
         log.append_quarantine({"reason": np.array(["a", "b"]), "x": np.zeros(3)})
     with pytest.raises(DataError, match="'reason' is missing"):
         log.append_quarantine({"time": np.zeros(2)})
+
+
+def _wal_salt(path: Path) -> bytes:
+    """Salt-1 of the WAL header: SQLite changes it each time the WAL restarts."""
+    with open(path.with_name(path.name + "-wal"), "rb") as f:
+        return f.read(32)[16:20]
+
+
+def test_background_checkpoints_move_the_wal_and_restart_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The writer never checkpoints; a thread does, and restarts the WAL of a writer
+    that never pauses (else the WAL would grow without end)."""
+    from skyfence.store import eventlog
+
+    monkeypatch.setattr(eventlog, "_RESTART_FRAMES", 32)
+    path = tmp_path / "events.sqlite"
+    with EventLog(path, checkpoint_interval_s=0.005) as log:
+        assert log.pragma("wal_autocheckpoint") == 0
+        ids = np.arange(200)
+        salt0 = _wal_salt(path)
+        in_db = 0
+        t = T0
+        for _ in range(20_000):           # stops long before, as soon as both are seen
+            log.append_tracks(track_rows(t, ids, "confirmed"))
+            t += 1.0
+            if in_db == 0:
+                # the database file alone (the WAL ignored) holds checkpointed rows
+                raw = sqlite3.connect(f"file:{path}?immutable=1", uri=True)
+                try:
+                    in_db = raw.execute("SELECT COUNT(*) FROM tracks").fetchone()[0]
+                except sqlite3.DatabaseError:     # not even the schema copied yet
+                    in_db = 0
+                finally:
+                    raw.close()
+            if in_db and _wal_salt(path) != salt0:
+                break
+        assert in_db > 0
+        assert _wal_salt(path) != salt0
+        assert log.check() == ["ok"]
+    with EventLog(path, readonly=True) as reader:
+        assert reader.counts()["tracks"] == ids.size * round(t - T0)
+
+
+def test_no_background_checkpoints(tmp_path: Path) -> None:
+    with EventLog(tmp_path / "events.sqlite", checkpoint_interval_s=0) as log:
+        assert log.pragma("wal_autocheckpoint") == 10_000
+        log.append_tracks(track_rows(T0, [1], "confirmed"))
+        busy, frames, copied = log.checkpoint()
+        assert busy == 0 and copied == frames > 0
