@@ -92,3 +92,31 @@ def test_jsonl_unwritable_is_a_failure_to_retry(tmp_path: Path) -> None:
     sink.send(one_alert(1))
     sink.close()
     assert len((tmp_path / "missing-dir" / "alerts.jsonl").read_text().splitlines()) == 1
+
+
+def test_jsonl_batch_is_one_write_and_one_fsync(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    import skyfence.sinks.jsonl as jsonl
+
+    calls: list[str] = []
+    real_write, real_fsync = jsonl.os.write, jsonl.os.fsync
+
+    def write(fd: int, data: bytes) -> int:
+        calls.append("write")
+        return real_write(fd, data)
+
+    def fsync(fd: int) -> None:
+        calls.append("fsync")
+        real_fsync(fd)
+
+    monkeypatch.setattr(jsonl.os, "write", write)
+    monkeypatch.setattr(jsonl.os, "fsync", fsync)
+    path = tmp_path / "alerts.jsonl"
+    sink = JsonlSink(path)
+    alerts = [one_alert(i, 0, T0 + i) for i in range(5)]
+    sink.send_batch(alerts)
+    sink.send_batch([])                                 # nothing to do: no fsync
+    assert calls == ["write", "fsync"]
+    assert [json.loads(x) for x in path.read_text("utf-8").splitlines()] == [
+        alert_json(a) for a in alerts]
+    sink.close()

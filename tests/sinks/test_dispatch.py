@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from skyfence.sinks import Dispatcher, JsonlSink
+from skyfence.sinks import Dispatcher, JsonlSink, PermanentSinkError
 from skyfence.store import EventLog
 from tests.store.factories import T0, alert_rows
 
@@ -114,3 +114,54 @@ def test_background_thread_delivers_after_wake(tmp_path: Path) -> None:
         assert [json.loads(x)["alert_id"] for x in out.read_text("utf-8").splitlines()] == [
             1, 2, 3]
         assert log.pending("jsonl") == []
+
+
+class BatchSink(SlowSink):
+    """A sink with ``send_batch``; ``bad`` revisions are refused for good (one by one)."""
+
+    def __init__(self, name: str, clock: Clock, bad: set[tuple[int, int]] | None = None,
+                 error: Exception | None = None) -> None:
+        super().__init__(name, clock, 0.0, error)
+        self.bad = bad or set()
+        self.batches: list[int] = []
+
+    def send(self, alert: dict[str, Any]) -> None:
+        if (alert["alert_id"], alert["revision"]) in self.bad:
+            raise PermanentSinkError("no position")
+        super().send(alert)
+
+    def send_batch(self, alerts: list[dict[str, Any]]) -> None:
+        if self.error is not None:
+            raise self.error
+        if any((a["alert_id"], a["revision"]) in self.bad for a in alerts):
+            raise PermanentSinkError("no position")
+        self.batches.append(len(alerts))
+        self.got += [(a["alert_id"], a["revision"]) for a in alerts]
+
+
+def test_a_batch_sink_gets_everything_pending_in_one_call(tmp_path: Path) -> None:
+    clock = Clock()
+    sink = BatchSink("b", clock)
+    with EventLog(tmp_path / "events.sqlite") as log:
+        log.append_alerts(alert_rows([1, 2, 3, 4], 0, T0))
+        r = Dispatcher(log, [sink], jitter=0.0, clock=clock).dispatch(T0)
+        assert r.delivered == {"b": 4} and r.pending == {"b": 0}
+        assert sink.batches == [4]
+        assert sink.got == [(1, 0), (2, 0), (3, 0), (4, 0)]
+        assert log.deliveries("b")["alert_id"].tolist() == [1, 2, 3, 4]
+
+
+def test_a_failed_batch_is_sent_one_by_one(tmp_path: Path) -> None:
+    """A revision the sink can never take is rejected, the others delivered, in order; a
+    sink that is down backs off with everything still pending."""
+    clock = Clock()
+    picky = BatchSink("picky", clock, bad={(2, 0)})
+    down = BatchSink("down", clock, error=OSError("disk full"))
+    with EventLog(tmp_path / "events.sqlite") as log:
+        log.append_alerts(alert_rows([1, 2, 3], 0, T0))
+        r = Dispatcher(log, [picky, down], jitter=0.0, clock=clock).dispatch(T0)
+        assert r.delivered == {"picky": 2} and r.rejected == {"picky": 1}
+        assert picky.got == [(1, 0), (3, 0)]
+        assert r.failed == {"down": "OSError: disk full"}
+        assert log.sink_state("down").pending == 3
+        assert log.sink_backoff("down")[0] == 1

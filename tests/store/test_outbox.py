@@ -87,3 +87,20 @@ def test_outbox_survives_a_restart(tmp_path: Path) -> None:
                          capture_output=True, text=True, timeout=60)
     state = json.loads(out.stdout)
     assert state == {"pending": [[2, 0], [3, 0]], "failures": 1, "next": T0 + 5}
+
+
+def test_mark_delivered_many_is_one_commit_all_or_nothing(tmp_path: Path) -> None:
+    with EventLog(tmp_path / "events.sqlite") as log:
+        log.append_alerts(alert_rows([1, 2, 3], 0, T0))
+        log.mark_delivered_many("jsonl", [(1, 0), (2, 0)], T0 + 1)
+        assert _ids(log.pending("jsonl")) == [(3, 0)]
+        with pytest.raises(DataError, match="alert 9 revision 0 is not stored"):
+            log.mark_delivered_many("jsonl", [(3, 0), (9, 0)], T0 + 2)
+        assert _ids(log.pending("jsonl")) == [(3, 0)]        # nothing recorded
+        log.mark_delivered_many("jsonl", [(3, 0), (1, 0)], T0 + 3)   # idempotent
+        assert log.pending_count("jsonl") == 0
+        assert log.deliveries("jsonl")["time"].tolist() == [T0 + 1, T0 + 1, T0 + 3]
+        assert log.sink_backoff("jsonl") == (0, None)
+        log.record_failure("jsonl", 3, 0, "down", next_attempt_time=T0 + 9, time=T0 + 4)
+        assert log.sink_backoff("jsonl") == (1, T0 + 9)
+        assert log.sink_backoff("never-seen") == (0, None)

@@ -23,6 +23,11 @@ class Sink(Protocol):
     raises when it was not delivered: :class:`PermanentSinkError` when this
     revision can never be delivered by this sink (its content), any other
     exception for a failure worth retrying (receiver down, timeout, HTTP 500).
+
+    A sink may also have ``send_batch(alerts)``: deliver several revisions, in
+    order, all or raise (the :class:`~skyfence.sinks.dispatch.Dispatcher` then
+    sends them one by one to find out which); sinks whose cost is per call
+    (an fsync, a round trip) use it to pay it once per dispatch round.
     """
 
     name: str

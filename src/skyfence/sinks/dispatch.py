@@ -14,8 +14,10 @@ once the receiver is back, everything still pending is delivered, in order.
   e.g. a CoT event without a position) is recorded as rejected and skipped, so
   it cannot block the revisions behind it.
 * :meth:`Dispatcher.dispatch` never raises and keeps to a time budget: sinks
-  are served in turn, one revision each, until nothing is pending or the
-  budget is spent (a single send may overrun it by its own timeout, which is
+  are served in turn, one revision each (a sink with ``send_batch``: all its
+  pending revisions, up to ``max_per_sink``, in one call, recorded in one
+  commit; if the batch raises, they are sent one by one), until nothing is
+  pending or the budget is spent (a single send may overrun it by its own timeout, which is
   why the webhook and TAK timeouts are short).
 * Delivery is at least once: a revision sent but not recorded (the log failed
   at that moment) is sent again later.
@@ -197,19 +199,19 @@ class Dispatcher:
         for sink in order:
             name = sink.name
             try:
-                state = self.log.sink_state(name)
-                nxt = state.next_attempt_time
+                failures, nxt = self.log.sink_backoff(name)
                 # a next-attempt time further ahead than any back-off is a clock jump: ignore
-                if (state.failures and nxt is not None and now < nxt
+                if (failures and nxt is not None and now < nxt
                         and nxt - now <= self.max_s * (1 + self.jitter) + 1e-6):
                     report.backing_off[name] = nxt
                     continue
-                fails[name] = state.failures
+                fails[name] = failures
                 queues[name] = deque(self.log.pending(name, limit=self.max_per_sink))
             except Exception as exc:  # noqa: BLE001
                 report.errors.append(f"{name}: event log: {_describe(exc)}")
 
         sent_any = False
+        one_by_one: set[str] = set()
         while queues:
             for name in list(queues):
                 q = queues.get(name)
@@ -221,6 +223,13 @@ class Dispatcher:
                     queues.clear()
                     break
                 sent_any = True
+                send_batch = getattr(by_name[name], "send_batch", None)
+                if callable(send_batch) and len(q) > 1 and name not in one_by_one:
+                    if not self._send_batch(name, send_batch, q, fails, now, report):
+                        one_by_one.add(name)      # this call: one by one, to find which
+                    if not q:
+                        queues.pop(name, None)
+                    continue
                 alert = q.popleft()
                 aid, rev = int(alert["alert_id"]), int(alert["revision"])
                 try:
@@ -264,6 +273,34 @@ class Dispatcher:
                 report.pending[sink.name] = self.log.pending_count(sink.name)
             except Exception as exc:  # noqa: BLE001
                 report.errors.append(f"{sink.name}: event log: {_describe(exc)}")
+
+    def _send_batch(self, name: str, send_batch: Callable[[list[dict[str, Any]]], None],
+                    q: deque[dict[str, Any]], fails: dict[str, int], now: float,
+                    report: DispatchReport) -> bool:
+        """Send a sink's whole queue in one call and record it in one commit.
+
+        Returns False when the sink raised: the queue is left as it was, for
+        the one-by-one sends (which tell a rejected revision from a failure).
+        """
+        items = list(q)
+        try:
+            send_batch([dict(a) for a in items])
+        except Exception as exc:  # noqa: BLE001 - retried one by one at once
+            log.info("sink %s: a batch of %d failed (%s); sending one by one", name,
+                     len(items), _describe(exc))
+            return False
+        q.clear()
+        try:
+            self.log.mark_delivered_many(
+                name, [(int(a["alert_id"]), int(a["revision"])) for a in items], now)
+        except Exception as exc:  # noqa: BLE001 - sent, not recorded: sent again later
+            report.errors.append(f"{name}: event log: {_describe(exc)}")
+            return True
+        if fails.get(name):
+            log.info("sink %s delivers again after %d failure(s)", name, fails[name])
+        fails[name] = 0
+        report.delivered[name] = report.delivered.get(name, 0) + len(items)
+        return True
 
     # ------------------------------------------------------------------ background mode
 

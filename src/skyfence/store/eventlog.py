@@ -1044,14 +1044,15 @@ class EventLog:
             raise DataError(f"{self.path}: alert {alert_id} revision {revision} is not stored")
         return int(row[0])
 
-    def _settle(self, sink: str, alert_id: int, revision: int, time: float, status: str,
-                error: str | None) -> None:
+    def _settle(self, sink: str, revisions: Sequence[tuple[int, int]], time: float,
+                status: str, error: str | None) -> None:
+        """Record revisions settled for a sink and advance its watermark: one commit."""
         c = self._writable()
         with self._transaction(f"record delivery to {sink}"):
-            seq = self._seq_of(alert_id, revision)
-            c.execute("INSERT INTO deliveries(sink, seq, alert_id, revision, time, status, "
-                      "error) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                      (sink, seq, int(alert_id), int(revision), float(time), status, error))
+            rows = [(sink, self._seq_of(aid, rev), int(aid), int(rev), float(time), status,
+                     error) for aid, rev in revisions]
+            c.executemany("INSERT INTO deliveries(sink, seq, alert_id, revision, time, status, "
+                          "error) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING", rows)
             c.execute("INSERT INTO sinks(sink) VALUES (?) ON CONFLICT DO NOTHING", (sink,))
             if status == _DELIVERED:
                 c.execute("UPDATE sinks SET failures = 0, next_attempt_time = NULL "
@@ -1081,7 +1082,20 @@ class EventLog:
             When, UTC epoch seconds (the dispatcher's clock).
         """
         with self._lock:
-            self._settle(sink_name, alert_id, revision, time, _DELIVERED, None)
+            self._settle(sink_name, [(alert_id, revision)], time, _DELIVERED, None)
+
+    def mark_delivered_many(self, sink_name: str, revisions: Sequence[tuple[int, int]],
+                            time: float) -> None:
+        """Record that a sink received several alert revisions, in one commit (idempotent).
+
+        As :meth:`mark_delivered` for each ``(alert_id, revision)``; all are recorded
+        or none (a revision not stored raises :class:`~skyfence.errors.DataError`
+        and records nothing).
+        """
+        if not revisions:
+            return
+        with self._lock:
+            self._settle(sink_name, revisions, time, _DELIVERED, None)
 
     def mark_rejected(self, sink_name: str, alert_id: int, revision: int, error: str,
                       time: float) -> None:
@@ -1091,7 +1105,7 @@ class EventLog:
         after it); the reason is kept in the delivery record.
         """
         with self._lock:
-            self._settle(sink_name, alert_id, revision, time, _REJECTED, str(error))
+            self._settle(sink_name, [(alert_id, revision)], time, _REJECTED, str(error))
 
     def record_failure(self, sink_name: str, alert_id: int, revision: int, error: str,
                        next_attempt_time: float, *, time: float | None = None) -> int:
@@ -1144,6 +1158,19 @@ class EventLog:
             return SinkState(sink_name, int(failures), None if nxt is None else float(nxt),
                              err or "", int(counts.get(_DELIVERED, 0)),
                              int(counts.get(_REJECTED, 0)), self.pending_count(sink_name))
+
+    def sink_backoff(self, sink_name: str) -> tuple[int, float | None]:
+        """A sink's consecutive failures and next attempt time (None: not backing off).
+
+        What :meth:`sink_state` says of it, without counting the delivery record
+        (which grows with the log): the dispatcher reads this every call.
+        """
+        with self._lock:
+            row = self._c().execute("SELECT failures, next_attempt_time FROM sinks "
+                                    "WHERE sink = ?", (sink_name,)).fetchone()
+        if row is None:
+            return 0, None
+        return int(row[0]), None if row[1] is None else float(row[1])
 
     def deliveries(self, sink_name: str) -> dict[str, np.ndarray]:
         """The delivery record of a sink, in alert storage order.
