@@ -54,7 +54,6 @@ restarts on an existing log must continue its track numbering.  An
 
 from __future__ import annotations
 
-import itertools
 import json
 import logging
 import math
@@ -702,9 +701,13 @@ class EventLog:
         sql_1 = head + one
         w = k * ncol
         for start in range(0, n, _CHUNK_ROWS):
-            lists = [col[start:start + _CHUNK_ROWS].tolist() for col in columns]
-            m = len(lists[0])
-            flat = list(itertools.chain.from_iterable(zip(*lists, strict=True)))
+            # the chunk row-major in one object array (numpy boxes each value as a Python
+            # float, int or str), then one list: the parameters of statement i are a slice
+            m = min(_CHUNK_ROWS, n - start)
+            grid = np.empty((m, ncol), dtype=object)
+            for j, col in enumerate(columns):
+                grid[:, j] = col[start:start + m]
+            flat = grid.reshape(-1).tolist()
             full = m // k
             if full:
                 c.executemany(sql_k, (flat[i * w:(i + 1) * w] for i in range(full)))
