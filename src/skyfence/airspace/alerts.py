@@ -79,7 +79,10 @@ Cost
 The per-track screening of a step is vectorised: with thousands of tracks and no
 alert, a step is a handful of numpy passes over the rows (string columns are compared
 once each, and only the rows that pass the numeric filters are classed and scored);
-Python runs only per open alert, per event and per alert raised.
+Python runs only per open alert, per event and per alert raised.  The rows of the
+followed tracks (one per open alert: hundreds in a busy sky) are gathered column by
+column in one numpy pass each and handed to their alerts as tuples of Python values,
+not read element by element.
 """
 
 from __future__ import annotations
@@ -597,10 +600,13 @@ class AlertManager:
         fidx = np.flatnonzero(_member(tid, self._followed_arr))
         if fidx.size:
             scores(fidx)
-            for i in fidx.tolist():
-                for aid in self._follow[int(tid[i])]:
-                    self._take_row(self._open[aid], rows, pic, i, float(score[i]),
-                                   bool(deleted[i]))
+            # the columns gathered for all followed rows at once (one numpy pass each);
+            # Python only hands each alert its row
+            values = _row_values(rows, pic, fidx)
+            for t, sc, dl, v in zip(tid[fidx].tolist(), score[fidx].tolist(),
+                                    deleted[fidx].tolist(), values, strict=True):
+                for aid in self._follow[t]:
+                    self._apply_row(self._open[aid], v, sc, dl)
         for a in self._open.values():
             if not a.gone and now - a.t_seen > rules.resolve.silent_after_s:
                 a.gone = True
@@ -661,34 +667,40 @@ class AlertManager:
     def _take_row(self, a: _Alert, rows: dict[str, np.ndarray], pic: dict[str, np.ndarray],
                   i: int, score: float, deleted: bool) -> None:
         """Copy track row ``i`` (and its picture) into alert ``a``."""
-        a.t_seen = max(float(rows["time"][i]), a.t_seen) if math.isfinite(a.t_seen) \
-            else float(rows["time"][i])
+        self._apply_row(a, _row_values(rows, pic, np.array([i]))[0], score, deleted)
+
+    @staticmethod
+    def _apply_row(a: _Alert, v: tuple[Any, ...], score: float, deleted: bool) -> None:
+        """Copy one track row's values (a tuple of :func:`_row_values`) into alert ``a``."""
+        (t, status, lat, lon, alt, ve, vn, cls, cls_prob, coop, found, country, depth,
+         in_zone, zone_id, ttz) = v
+        a.t_seen = max(t, a.t_seen) if math.isfinite(a.t_seen) else t
         if deleted:
             a.gone = True
             a.status = "deleted"
             return
         a.gone = False
-        a.status = str(rows["status"][i])
-        a.t_last = float(rows["time"][i])
-        a.lat, a.lon, a.alt = (float(rows[k][i]) for k in ("lat_deg", "lon_deg", "alt_m"))
-        a.ve, a.vn = float(rows["vel_east_mps"][i]), float(rows["vel_north_mps"][i])
-        a.cls, a.cls_prob = str(rows["class"][i]), float(rows["class_prob"][i])
-        a.coop_id = str(rows["cooperative_id"][i])
+        a.status = status
+        a.t_last = t
+        a.lat, a.lon, a.alt = lat, lon, alt
+        a.ve, a.vn = ve, vn
+        a.cls, a.cls_prob = cls, cls_prob
+        a.coop_id = coop
         a.score = score
         a.moved = True
-        if pic["found"][i]:
-            a.country = str(pic["country"][i])
-            a.depth = float(pic["depth_m"][i])
-            a.in_zone = str(pic["in_zone"][i])
-            a.zone_id = str(pic["zone_id"][i]) or a.in_zone
-            a.ttz = float(pic["time_to_zone_s"][i])
-            if a.in_zone:
-                a.zone_id = a.in_zone
+        if found:
+            a.country = country
+            a.depth = depth
+            a.in_zone = in_zone
+            a.zone_id = zone_id or in_zone
+            a.ttz = ttz
+            if in_zone:
+                a.zone_id = in_zone
                 a.ttz = 0.0
-            if a.kind == "incursion" and math.isfinite(a.depth):
-                if a.depth > 0.0:
+            if a.kind == "incursion" and math.isfinite(depth):
+                if depth > 0.0:
                     a.exited_since = None
-                elif a.depth < 0.0 and a.exited_since is None:
+                elif depth < 0.0 and a.exited_since is None:
                     a.exited_since = a.t_last
                     a.exit_to = a.country
             elif a.kind == "zone":
@@ -1017,6 +1029,30 @@ class AlertManager:
                               "next call", pending["alert_id"].size)
                 self._unstored = [pending]
         return table
+
+
+#: track columns and picture columns an alert copies from its track's row, in order
+_ROW_COLUMNS = ("time", "status", "lat_deg", "lon_deg", "alt_m", "vel_east_mps",
+                "vel_north_mps", "class", "class_prob", "cooperative_id")
+_PIC_COLUMNS = ("found", "country", "depth_m", "in_zone", "zone_id", "time_to_zone_s")
+_STR_COLUMNS = frozenset({"status", "class", "cooperative_id", "country", "in_zone", "zone_id"})
+
+
+def _row_values(rows: dict[str, np.ndarray], pic: dict[str, np.ndarray],
+                idx: NDArray[np.intp]) -> list[tuple[Any, ...]]:
+    """Rows ``idx`` of the track and picture columns an alert takes, as tuples of Python
+    values (each column gathered and converted in one pass)."""
+    cols: list[list[Any]] = []
+    for name in _ROW_COLUMNS:
+        col = rows[name][idx]
+        cols.append(col.astype(str).tolist() if name in _STR_COLUMNS else
+                    col.astype(np.float64).tolist())
+    for name in _PIC_COLUMNS:
+        col = pic[name][idx]
+        cols.append(col.astype(str).tolist() if name in _STR_COLUMNS else
+                    col.astype(bool).tolist() if name == "found" else
+                    col.astype(np.float64).tolist())
+    return list(zip(*cols, strict=True))
 
 
 def _label(cls: str, prob: float, min_prob: float) -> str:
