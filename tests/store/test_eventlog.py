@@ -81,11 +81,27 @@ def _reference(rows: list[tuple[float, int, str, int]], t: float) -> dict[int, t
     return {k: (v[0], v[1]) for k, v in sorted(latest.items()) if v[2] != "deleted"}
 
 
-def test_picture_at_matches_brute_force(tmp_path: Path) -> None:
+@pytest.mark.parametrize("created_with_bucket_s", [8, 64])
+def test_picture_at_matches_brute_force(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                        created_with_bucket_s: int) -> None:
     """Random batches with out-of-order rows, ties, deletions, revivals and gaps of several
-    index buckets, across reopenings; also every track's history and time ranges."""
+    index buckets, across reopenings; also every track's history and time ranges.  A log
+    keeps the bucket it was created with (64 s before new logs got 8 s), and its queries
+    use its index."""
+    from skyfence.store import eventlog
+
     rng = np.random.default_rng(7)
     path = tmp_path / "events.sqlite"
+    with monkeypatch.context() as m:
+        m.setattr(eventlog, "BUCKET_S", created_with_bucket_s)
+        EventLog(path).close()
+    with EventLog(path) as lg:
+        assert lg.bucket_s == created_with_bucket_s
+        assert lg.meta()["track_bucket_s"] == str(created_with_bucket_s)
+        plan = " ".join(str(r) for r in lg._c().execute(
+            f"EXPLAIN QUERY PLAN SELECT seq FROM tracks WHERE {lg._bsql} = ? AND track_id = ? "
+            "AND time <= ?", (1, 2, 3.0)).fetchall())
+        assert "tracks_bucket" in plan
     stored: list[tuple[float, int, str, int]] = []
     tag = 0
     statuses = np.array(["tentative", "confirmed", "coasting", "deleted"])

@@ -9,7 +9,8 @@ any past time can be rebuilt and every alert can be accounted for:
 * ``quarantine``: rows refused, with the reason and the row as JSON;
 * ``track_spans``: per track, its first time, the time bucket of its latest
   row and, once its latest row is ``deleted``, that row's time.  Track rows
-  are indexed by (time bucket of ``BUCKET_S`` seconds, ``track_id``, ``time``):
+  are indexed by (time bucket of ``track_bucket_s`` seconds (in ``meta``; 8 for
+  a new log, ``BUCKET_S``), ``track_id``, ``time``):
   a batch's index entries all land in the current bucket, a small region of
   the index, instead of one page per track across the whole index (which
   halved the append rate of a log of a million rows), and the picture at
@@ -100,15 +101,26 @@ _CHUNK_ROWS = 16_384
 #: rows per INSERT statement (multi-row VALUES: fewer statement steps per row)
 _ROWS_PER_STATEMENT = 64
 
-#: seconds per bucket of the track index (rows are indexed by bucket, track_id, time)
-BUCKET_S = 64
-#: the bucket of a track row, as SQL (the index expression; queries must use it verbatim)
-_BUCKET = f"CAST(time / {BUCKET_S} AS INTEGER)"
+#: seconds per bucket of the track index of a new log (rows are indexed by bucket,
+#: track_id, time).  A log keeps the value it was created with (``meta.track_bucket_s``;
+#: logs created before it was 8 have 64).  Each commit of a batch touches the index
+#: pages of the current bucket that hold its tracks: 8-s buckets of 1,500 tracks span
+#: ~12,000 entries, 64-s ones ~100,000, so a commit wrote ~2.5 MB of WAL instead of
+#: ~1 MB, and an append cost ~5 ms more CPU.  The price is more probes for a track
+#: with a gap in its updates (one per bucket of the gap) and one index range per bucket
+#: of a track's life in ``track_history``.
+BUCKET_S = 8
 
 
-def _bucket(t: np.ndarray | float) -> np.ndarray:
-    """Bucket of times, as SQLite computes ``_BUCKET`` (division, truncation toward zero)."""
-    return np.trunc(np.asarray(t, dtype=np.float64) / BUCKET_S).astype(np.int64)
+def _bucket_sql(bucket_s: int, column: str = "time") -> str:
+    """The bucket of a track row, as SQL (the index expression; queries must use it
+    verbatim)."""
+    return f"CAST({column} / {int(bucket_s)} AS INTEGER)"
+
+
+def _bucket(t: np.ndarray | float, bucket_s: int) -> np.ndarray:
+    """Bucket of times, as SQLite computes ``_bucket_sql`` (division, truncation toward zero)."""
+    return np.trunc(np.asarray(t, dtype=np.float64) / bucket_s).astype(np.int64)
 
 
 _DELIVERED = "delivered"
@@ -167,7 +179,7 @@ def _schema_sql() -> list[str]:
         f"{_columns_sql(t['detections'].columns)})",
         "CREATE INDEX detections_time ON detections(time)",
         f"CREATE TABLE tracks (seq INTEGER PRIMARY KEY, {_columns_sql(t['tracks'].columns)})",
-        f"CREATE INDEX tracks_bucket ON tracks({_BUCKET}, track_id, time)",
+        f"CREATE INDEX tracks_bucket ON tracks({_bucket_sql(BUCKET_S)}, track_id, time)",
         "CREATE TABLE track_spans (track_id INTEGER PRIMARY KEY, first_time REAL NOT NULL, "
         "end_time REAL, last_bucket INTEGER NOT NULL)",
         f"CREATE TABLE events (seq INTEGER PRIMARY KEY, {_columns_sql(t['events'].columns)})",
@@ -257,6 +269,8 @@ class EventLog:
         self._lock = threading.RLock()
         self._extras: dict[str, dict[str, str]] = {t: {} for t in TABLES}
         self.run_id: int | None = None
+        self.bucket_s = BUCKET_S                   # the log's own, read when it is opened
+        self._bsql = _bucket_sql(BUCKET_S)
         # per-track span cache (writer): sorted ids, first time, latest time, latest deleted
         self._span_ids = np.empty(0, np.int64)
         self._span_first = np.empty(0)
@@ -308,6 +322,9 @@ class EventLog:
             self._create(name)
         else:
             self._check(app_id, tables)
+        row = c.execute("SELECT value FROM meta WHERE key = 'track_bucket_s'").fetchone()
+        self.bucket_s = int(row[0]) if row else 64
+        self._bsql = _bucket_sql(self.bucket_s)
         if not self.readonly:
             try:
                 c.execute("PRAGMA journal_mode=WAL")
@@ -386,7 +403,7 @@ class EventLog:
         rows = self._conn.execute(
             "SELECT s.track_id, s.first_time, s.end_time, "
             "CASE WHEN s.end_time IS NULL THEN "
-            f"(SELECT MAX(time) FROM tracks t WHERE {_BUCKET} = s.last_bucket "
+            f"(SELECT MAX(time) FROM tracks t WHERE {self._bsql} = s.last_bucket "
             "AND t.track_id = s.track_id) END "
             "FROM track_spans s ORDER BY s.track_id").fetchall()
         if not rows:
@@ -764,9 +781,9 @@ class EventLog:
         later = umax[found] >= l_old
         l_new = np.where(later, umax[found], l_old)
         d_new = np.where(later, udel[found], d_old)
-        b_new = _bucket(l_new)
+        b_new = _bucket(l_new, self.bucket_s)
         changed = ((f_new != f_old) | (d_new != d_old) | (d_new & (l_new != l_old))
-                   | (b_new != _bucket(l_old)))
+                   | (b_new != _bucket(l_old, self.bucket_s)))
         first2, last2, dele2 = first.copy(), last.copy(), dele.copy()
         first2[pe], last2[pe], dele2[pe] = f_new, l_new, d_new
 
@@ -785,7 +802,8 @@ class EventLog:
             dele2 = np.insert(dele2, at, udel[nu])
             for tr, f0, l0, d0, b0 in zip(u[nu].tolist(), umin[nu].tolist(),
                                           umax[nu].tolist(), udel[nu].tolist(),
-                                          _bucket(umax[nu]).tolist(), strict=True):
+                                          _bucket(umax[nu], self.bucket_s).tolist(),
+                                          strict=True):
                 rows.append((tr, f0, l0 if d0 else None, b0))
         return rows, (ids, first2, last2, dele2)
 
@@ -841,8 +859,8 @@ class EventLog:
         t = float(t)
         if not math.isfinite(t):
             raise DataError(f"picture_at: t must be a finite time (UTC epoch seconds); got {t}")
-        bt = int(_bucket(t))
-        latest = (f"SELECT seq FROM tracks WHERE {_BUCKET} = ? AND track_id = ? AND time <= ? "
+        bt = int(_bucket(t, self.bucket_s))
+        latest = (f"SELECT seq FROM tracks WHERE {self._bsql} = ? AND track_id = ? AND time <= ? "
                   "ORDER BY time DESC, seq DESC LIMIT 1")
         with self._lock:
             c = self._c()
@@ -858,7 +876,7 @@ class EventLog:
             for tid, first, b, seq in rows:
                 if seq is not None:
                     continue
-                b0 = int(_bucket(first))
+                b0 = int(_bucket(first, self.bucket_s))
                 while b > b0 and seq is None:
                     b -= 1
                     found = c.execute(latest, (b, tid, t)).fetchone()
@@ -885,20 +903,21 @@ class EventLog:
             return self._select(
                 "tracks", "FROM (WITH RECURSIVE b(x) AS (SELECT ? UNION ALL SELECT x + 1 "
                 "FROM b WHERE x < ?) SELECT x FROM b) bk JOIN tracks r "
-                f"ON {_BUCKET.replace('time', 'r.time')} = bk.x AND r.track_id = ? "
+                f"ON {_bucket_sql(self.bucket_s, 'r.time')} = bk.x AND r.track_id = ? "
                 "ORDER BY r.time, r.seq",
-                (int(_bucket(span[0])), int(span[1]), int(track_id)), alias="r")
+                (int(_bucket(span[0], self.bucket_s)), int(span[1]), int(track_id)),
+                alias="r")
 
     def tracks(self, t0: float | None = None, t1: float | None = None
                ) -> dict[str, np.ndarray]:
         """Track rows with ``t0 <= time <= t1`` (None: open end), by time then storage."""
         where, params = _time_range(t0, t1)
         if t0 is not None:
-            where += f" AND {_BUCKET} >= ?"
-            params.append(int(_bucket(t0)))
+            where += f" AND {self._bsql} >= ?"
+            params.append(int(_bucket(t0, self.bucket_s)))
         if t1 is not None:
-            where += f" AND {_BUCKET} <= ?"
-            params.append(int(_bucket(t1)))
+            where += f" AND {self._bsql} <= ?"
+            params.append(int(_bucket(t1, self.bucket_s)))
         return self._select("tracks", f"FROM tracks{where} ORDER BY time, seq", params)
 
     def detections(self, t0: float | None = None, t1: float | None = None
