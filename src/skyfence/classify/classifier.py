@@ -6,7 +6,10 @@ the previous row, the cooperative identity and the spoofing flag.  Each
 :meth:`Classifier.step` folds the batch's rows into that state in time order
 and, after every row, reads the track's feature vector and evaluates the fitted
 model (:mod:`skyfence.classify.model`), so every row carries the posterior given
-the track's history up to it.
+the track's history up to it.  The model's class likelihoods then pass through the
+track's memory (:mod:`skyfence.classify.memory`, a geometric mean over the last
+``class_memory_s`` seconds) before the operating prior and any cooperative identity
+are applied: a track keeps its class through the row-to-row wobble of its features.
 
 Why a short-window feature vector and a fitted discriminative model rather than
 naive log-odds accumulation: consecutive updates of a track are strongly
@@ -50,6 +53,7 @@ from skyfence.classify.identity import (
     apply_cooperative,
     hint_kinds,
 )
+from skyfence.classify.memory import ClassMemory
 from skyfence.classify.model import ClassifierParams, load_params
 from skyfence.errors import DataError
 from skyfence.model.schema import CLASS_PROB_COLUMNS, CLASSIFY_CLASSES
@@ -66,6 +70,9 @@ REQUIRED_COLUMNS: tuple[str, ...] = (
 )
 
 N_FEATURES = len(FEATURE_NAMES)
+
+#: smallest class likelihood whose logarithm enters a track's memory
+_MIN_LIKELIHOOD = 1e-12
 
 _EARTH_R = 6_371_008.8  # mean radius, m (local offsets from a radar site)
 
@@ -516,6 +523,9 @@ class Classifier:
         self._live_lk = np.zeros((0, nc))
         self._hist = np.zeros(nc)                      # decayed soft counts of ended tracks
         self._hist_t = -np.inf
+        #: per-track memory of class evidence (None: each row on its own)
+        self.memory = ClassMemory(nc, self.config.class_memory_s) \
+            if self.config.class_memory_s > 0 else None
 
     @property
     def stats(self) -> ClassifierStats:
@@ -562,26 +572,42 @@ class Classifier:
         cols = check_tracks(tracks)
         X, code, kind, spoofed = self.evidence.advance(cols)
         tentative = cols["status"] == "tentative"
-        z = self.params.logits(X)
+        lk = self.params.aggregate(self.params.logits(X))
         freed = self.evidence.pop_freed()
+        if self.memory is not None:
+            lk = self._remember(cols, lk, freed)
         if self.config.adapt_prior:
-            self._adapt(cols, z, kind, freed)
-        P = self._posterior(z, kind, tentative)
+            self._adapt(cols, lk, kind, freed)
+        P = self._posterior(lk, kind, tentative)
         return self._output(tracks, P, code, spoofed), X, kind
 
-    def _posterior(self, z: np.ndarray, kind: np.ndarray | None,
+    def _remember(self, cols: dict[str, np.ndarray], lk: np.ndarray,
+                  freed: np.ndarray) -> np.ndarray:
+        """The rows' class likelihoods through each track's memory (:class:`ClassMemory`)."""
+        assert self.memory is not None
+        log_lk = np.log(np.maximum(lk, _MIN_LIKELIHOOD))
+        out = self.memory.fold(cols["track_id"], cols["time"], log_lk)
+        self.memory.forget(freed)
+        out -= out.max(axis=1, keepdims=True)
+        m = np.exp(out)
+        return m / m.sum(axis=1, keepdims=True)
+
+    def _posterior(self, lk: np.ndarray, kind: np.ndarray | None,
                    tentative: np.ndarray | None) -> np.ndarray:
-        p = self.params
-        zz = z + p.prior_shift(self.prior)
+        """Class probabilities from class likelihoods ``lk`` (the model's posterior under
+        its balanced training prior) under the operating priors and, where ``kind``
+        says so, the cooperative identities."""
+        w = np.broadcast_to(self.prior / self.params.training_prior, lk.shape).copy()
         if tentative is not None and np.any(tentative):
-            zz[tentative] = z[tentative] + p.prior_shift(self.prior_tentative)
-        P = p.aggregate(zz)
+            w[tentative] = self.prior_tentative / self.params.training_prior
+        P = lk * w
+        P /= np.maximum(P.sum(axis=1, keepdims=True), 1e-300)
         if kind is not None:
             apply_cooperative(P, kind, CLASSIFY_CLASSES, self.config.cooperative_confidence,
                               self.config.remote_id_rotary_prior)
         return P
 
-    def _adapt(self, cols: dict[str, np.ndarray], z: np.ndarray, kind: np.ndarray,
+    def _adapt(self, cols: dict[str, np.ndarray], lk: np.ndarray, kind: np.ndarray,
                freed: np.ndarray) -> None:
         """Re-estimate the operating prior of confirmed tracks from the deployment's own
         tracks (EM for the class weights of a mixture; Saerens et al. 2002).
@@ -601,7 +627,7 @@ class Classifier:
         firm = np.flatnonzero(((status == "confirmed") | (status == "coasting"))
                               & (cols["n_updates"] >= cfg.prior_min_updates))
         if firm.size:
-            lk = self.params.aggregate(z[firm])
+            lk = lk[firm]
             apply_cooperative(lk, kind[firm], CLASSIFY_CLASSES, cfg.cooperative_confidence,
                               cfg.remote_id_rotary_prior)
             tid = cols["track_id"][firm]
@@ -648,7 +674,7 @@ class Classifier:
         """Class probabilities (n, n_classes) of feature rows under the current operating
         priors (``tentative`` rows take the tentative prior) and, where ``kind`` says so,
         the cooperative identities.  Does not change any state."""
-        return self._posterior(self.params.logits(X), kind, tentative)
+        return self._posterior(self.params.aggregate(self.params.logits(X)), kind, tentative)
 
     def _output(self, tracks: Mapping[str, np.ndarray], P: np.ndarray, code: np.ndarray,
                 spoofed: np.ndarray) -> dict[str, np.ndarray]:

@@ -103,6 +103,10 @@ class ClassifierConfig(BaseModel):
     prior_strength_tracks: Pos = 30.0
     #: tracks count in the estimate once they have this many updates
     prior_min_updates: Annotated[int, Field(ge=1)] = 20
+    #: time constant of each track's memory of its class evidence, s: a row's class
+    #: likelihoods are the weighted geometric mean of its track's recent rows' (0: each
+    #: row on its own; :mod:`skyfence.classify.memory`)
+    class_memory_s: NonNeg = 20.0
     #: a step's rows are processed in time slices of this length, s
     slice_s: Pos = 1.0
     #: probability of the class a cooperative identity gives (aircraft, drone)
