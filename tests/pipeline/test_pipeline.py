@@ -116,3 +116,26 @@ def test_killing_the_demo_loses_no_stored_alert(tmp_path: Path) -> None:
     stored = set(log.alerts(all_revisions=True)["alert_id"].tolist())
     assert set(seen) <= stored
     log.close()
+
+
+def test_the_batch_is_logged_after_its_alerts_or_when_a_stage_breaks(  # type: ignore[no-untyped-def]
+        jonava_run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    sc, truth, det, out, results, pipe = jonava_run
+    batch = {k: v[:50] for k, v in det.items()}
+    log = EventLog(tmp_path / "events.sqlite", name=sc.name)
+    p = Pipeline(sc.deployment, log=log, ground_alt_m=sc.scenario.terrain_alt_m)
+    res = p.step(batch)
+    assert "log_detections" in res.stages_s              # logged after the alerts stored
+    assert log.counts()["detections"] == 50               # and before step returned
+
+    def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise RuntimeError("a tracker bug")
+
+    monkeypatch.setattr(p.tracker, "step", broken)
+    with pytest.raises(RuntimeError, match="a tracker bug"):
+        p.step(batch)
+    got = log.detections()
+    assert got["time"].size == 100                        # the batch that broke it is kept
+    np.testing.assert_array_equal(np.sort(got["time"]),
+                                  np.sort(np.concatenate([batch["time"], batch["time"]])))
+    log.close()

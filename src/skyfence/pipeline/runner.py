@@ -8,11 +8,17 @@
 
 Each call of :meth:`Pipeline.step` takes one batch of detections (as a live feed
 delivers them) and runs it through every stage.  The event log receives the
-detection batch, the classified track updates, the events and the alert
-revisions; an alert revision is committed durably before any sink sees it (the
-alert manager hands it to the log first, the dispatcher reads the sinks' pending
-revisions back from the log).  A stage that refuses rows quarantines them and
-the chain carries on.
+classified track updates, the events and the alert revisions, in that order, each
+committed before the next stage runs; an alert revision is committed durably
+(fsync'd, with the track rows before it) before any sink sees it (the alert
+manager hands it to the log first, the dispatcher reads the sinks' pending
+revisions back from the log).  The detection batch is logged last, after the
+alerts are stored and the sinks served: it is evidence, not on the alerts' path,
+and its ~20 columns per detection cost several milliseconds.  It is logged too
+when a stage raises on it (the batch that broke a stage is kept), and always
+before :meth:`Pipeline.step` returns, so every batch a step has returned for is in
+the log, committed.  A stage that refuses rows quarantines them and the chain
+carries on.
 """
 
 from __future__ import annotations
@@ -49,10 +55,12 @@ class StepResult:
     #: feed clock of the batch (UTC epoch s)
     clock: float
     #: wall time from the batch entering the pipeline to its alerts being stored, s
+    #: (the detections are logged after that: see the module docstring)
     latency_s: float
-    #: wall time per stage, s: ``log_detections``, ``tracker``, ``classifier``,
-    #: ``log_tracks``, ``airspace``, ``log_events``, ``alerts`` (the manager, without
-    #: the store), ``store_alerts`` (``EventLog.append_alerts``), ``dispatch``
+    #: wall time per stage, s: ``tracker``, ``classifier``, ``log_tracks``,
+    #: ``airspace``, ``log_events``, ``alerts`` (the manager, without the store),
+    #: ``store_alerts`` (``EventLog.append_alerts``), then, after ``latency_s``,
+    #: ``dispatch`` and ``log_detections``
     stages_s: dict[str, float] = field(default_factory=dict)
     #: CPU time of this process from the batch entering to its alerts stored, s
     cpu_s: float = 0.0
@@ -129,13 +137,19 @@ class Pipeline:
         started, cpu0 = time.perf_counter(), time.process_time()
         self._stages = st = {}
         n = int(np.asarray(detections["time"]).size) if "time" in detections else 0
-        if self.log is not None and n:
-            self.log.append_detections(detections)
-        t = _lap(st, "log_detections", started)
-        tracks = self.tracker.step(detections, now=now, rows=rows)
-        _lap(st, "tracker", t)
-        clock = float(now) if now is not None else self.tracker.ingest.newest
-        return self._downstream(tracks, clock, started, cpu0, n)
+        try:
+            tracks = self.tracker.step(detections, now=now, rows=rows)
+            _lap(st, "tracker", started)
+            clock = float(now) if now is not None else self.tracker.ingest.newest
+            return self._downstream(tracks, clock, started, cpu0, n)
+        finally:
+            # the batch is logged after its alerts are stored and served (it is not on
+            # their path), or when a stage failed on it (so the batch that broke it is
+            # kept); either way before step returns or raises
+            if self.log is not None and n:
+                t = time.perf_counter()
+                self.log.append_detections(detections)
+                _lap(st, "log_detections", t)
 
     def flush(self, now: float) -> StepResult:
         """Advance to ``now`` with no detections (tracks coast and end)."""
