@@ -5,7 +5,8 @@ Gate and update: ``ConstantVelocity.predict`` → ``filters.innovation`` →
 tracker's one-step-lag out-of-sequence update), on random radar cases with a
 sensor away from the origin and rotated, with and without radial velocity, across
 north and with detections older than their tracks.  Coarse gate: the same pairs as
-the numpy ``searchsorted`` windows.  Assignment: optimal, as scipy's on the whole
+the numpy ``searchsorted`` windows, the same per-track reach and windows and the
+same M-of-N looks as the numpy passes they replaced.  Assignment: optimal, as scipy's on the whole
 problem, with scipy's cluster labels.
 """
 
@@ -302,6 +303,106 @@ def test_polar_candidates_without_tracks_or_plots() -> None:
         ti, di = kernels.polar_candidates(*args)
         assert ti.size == di.size == 0
         assert ti.dtype == di.dtype == np.int64
+
+
+def _tracks_around(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray,
+                                                                 np.ndarray]:
+    """Random CV tracks (x, P, t) some km around the origin, a few of them degenerate."""
+    x = np.concatenate([rng.uniform(-30_000, 30_000, (n, 2)), rng.uniform(50, 3_000, (n, 1)),
+                        rng.normal(0.0, 40.0, (n, 3))], axis=1)
+    A = rng.normal(0.0, 1.0, (n, 6, 6))
+    P = np.einsum("kij,klj->kil", A, A) * rng.uniform(1.0, 400.0, (n, 1, 1))
+    P[:3, :3, :3] *= -1.0                      # a negative variance: a sigma of zero
+    t = 100.0 + rng.uniform(-8.0, 2.0, n)
+    return x, P, t
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_coarse_reach_and_polar_windows_match_numpy(seed: int) -> None:
+    """Position, sigma and motion predicted to the frame, and the polar windows, as the
+    tracker's former numpy passes computed them."""
+    rng = np.random.default_rng(seed)
+    n = 300
+    x, P, t = _tracks_around(rng, n)
+    site, rot = _sensor(rng)
+    x[5, :3] = site                            # a track on the radar: zero range
+    x[5, 3:] = 0.0
+    t_ref, q, vmax, half = 101.0, 3.0, 80.0, 0.6
+    pos, sig, move = kernels.coarse_reach(x, P, t, t_ref, q, vmax, half)
+    dt = t_ref - t
+    var = (P[:, 0, 0] + P[:, 1, 1] + P[:, 2, 2] + 2.0 * dt * (P[:, 0, 3] + P[:, 1, 4] + P[:, 2, 5])
+           + dt**2 * (P[:, 3, 3] + P[:, 4, 4] + P[:, 5, 5]) + q * np.abs(dt) ** 3)
+    np.testing.assert_allclose(pos, x[:, :3] + x[:, 3:6] * dt[:, None], rtol=RTOL)
+    np.testing.assert_allclose(sig, np.sqrt(np.maximum(var, 0.0)), rtol=RTOL)
+    assert (sig[:3] >= 0.0).all()
+    speed = np.linalg.norm(x[:, 3:6], axis=1)
+    sig_v = np.sqrt(np.trace(P[:, 3:6, 3:6], axis1=1, axis2=2))
+    np.testing.assert_allclose(move, np.minimum(speed + 3.0 * sig_v, vmax) * half, rtol=RTOL)
+    g, s_r, s_az = 4.0, 15.0, 0.004
+    az_t, r_t, w_az, w_r = kernels.polar_windows(pos, sig, move, site, rot, g, s_r, s_az)
+    local = np.einsum("ij,kj->ki", rot, pos - site)
+    r_ref = np.linalg.norm(local, axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        w_az_ref = g * np.sqrt(s_az**2 + (sig / r_ref) ** 2) + move / r_ref
+    w_az_ref = np.where(np.isfinite(w_az_ref), np.minimum(w_az_ref, np.pi), np.pi)
+    np.testing.assert_allclose(r_t, r_ref, rtol=RTOL, atol=1e-6)
+    np.testing.assert_allclose(az_t, np.arctan2(local[:, 0], local[:, 1]) % (2 * np.pi),
+                               rtol=RTOL, atol=1e-12)
+    np.testing.assert_allclose(w_r, g * np.sqrt(s_r**2 + sig**2) + move, rtol=RTOL)
+    np.testing.assert_allclose(w_az, w_az_ref, rtol=RTOL)
+    assert w_az[5] == np.pi and ((az_t >= 0.0) & (az_t < 2 * np.pi)).all()
+    # d > 6 (turn rate or acceleration after the velocity) is read the same way
+    x8 = np.concatenate([x, np.ones((n, 2))], axis=1)
+    P8 = np.zeros((n, 8, 8))
+    P8[:, :6, :6] = P
+    for a, b in zip(kernels.coarse_reach(x8, P8, t, t_ref, q, vmax, half),
+                    (pos, sig, move), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_radar_looks_match_numpy(seed: int) -> None:
+    """Looks of a frame: the tracks seen before and in range, and a rotating radar's beam
+    passes over each, as the tracker's former numpy version counted them."""
+    rng = np.random.default_rng(seed)
+    n = 400
+    x, _, t = _tracks_around(rng, n)
+    site, rot = _sensor(rng)
+    seen = rng.integers(0, 4, n).astype(np.uint64)
+    bit, t_ref, reach = 2, 100.5, 35_000.0
+    pos = x[:, :3] + x[:, 3:6] * (t_ref - t)[:, None]
+    inside = (np.linalg.norm(pos - site, axis=1) <= reach) & ((seen & np.uint64(bit)) != 0)
+    assert 0 < inside.sum() < n
+    x[0, :3] = np.nan                          # no position: no look
+    inside[0] = False
+    np.testing.assert_array_equal(
+        kernels.radar_looks(x, t, t_ref, site, rot, reach, seen, bit, None), inside)
+    for t_r, az_r, t_prev, period in [(100.9, 1.0, 99.9, 1.0), (100.9, 6.2, 96.0, 1.0),
+                                      (104.0, 3.0, 100.0, 8.0), (100.0, 0.5, 101.0, 1.0)]:
+        tol = 0.05 * period
+        local = (pos - site) @ rot.T
+        az = np.arctan2(local[:, 0], local[:, 1])
+        ahead = np.mod(az - az_r, 2.0 * np.pi) / (2.0 * np.pi) * period
+        t_last = t_r + np.where(ahead <= tol, ahead, ahead - period)
+        passes = np.where(t_last > t_prev + tol,
+                          np.floor((t_last - t_prev - tol) / period) + 1.0, 0.0)
+        got = kernels.radar_looks(x, t, t_ref, site, rot, reach, seen, bit,
+                                  (t_r, az_r, t_prev, period))
+        np.testing.assert_array_equal(got, np.where(inside, passes, 0).astype(np.int64))
+    assert got.sum() == 0                      # a frame older than the previous one
+
+
+def test_mod_is_python_modulo() -> None:
+    """The compiled modulo without fmod gives Python's ``%`` to the bit, zeros and the
+    far ends included."""
+    b = kernels._TWO_PI
+    a = np.concatenate([np.random.default_rng(0).uniform(-3 * b, 3 * b, 10_000),
+                        [0.0, -0.0, b, -b, 2 * b, -2 * b, np.nextafter(2 * b, 0),
+                         np.nextafter(-2 * b, 0), -1e-300, 1e-300, np.inf, -np.inf, np.nan]])
+    got = np.array([kernels._mod(v, b) for v in a])
+    want = np.array([v % b if np.isfinite(v) else np.nan for v in a])
+    np.testing.assert_array_equal(got, want)
+    assert not np.signbit(got[np.isfinite(got)]).any()
 
 
 # -------------------------------------------------------------------------- assignment

@@ -20,6 +20,14 @@ several batched passes, so that no ``(K, 6, 6)`` temporaries are formed:
 :func:`polar_candidates`
     The coarse gate of a radar frame in range and azimuth (the pairs, in the same
     order, of the tracker's sorted ``searchsorted`` windows).
+:func:`coarse_reach`, :func:`polar_windows`
+    The per-track figures the coarse gate needs (position and its uncertainty
+    predicted to the frame, how far the track may move within it; its window in a
+    radar's range and azimuth), one pass over the track table instead of a dozen
+    numpy passes per frame.
+:func:`radar_looks`
+    The M-of-N looks of one frame: tracks the sensor has seen and covers, and for
+    a rotating radar the passes of its beam over each.
 :func:`gnn_clusters`
     Connected clusters of the gate graph and their optimal assignment, used by
     :func:`skyfence.track.associate.gnn_assign`.
@@ -28,7 +36,7 @@ The arithmetic follows the numpy code step by step without ``fastmath``, so the
 results agree with it to rounding (about 1e-12 relative; the tests ask 1e-9).
 Division by zero gives inf/NaN as in numpy (``error_model="numpy"``).
 
-Compilation: three compiled kernels (gate and update share one, so their common
+Compilation: the compiled kernels (gate and update share one, so their common
 code is compiled once; the small helpers are inlined into it, which also spares
 a reference count per array per pair).  The machine code is cached on disk
 (``cache=True``, in ``__pycache__`` or ``NUMBA_CACHE_DIR``): the first call in a
@@ -47,8 +55,9 @@ import numpy as np
 from numba import njit
 from numpy.typing import ArrayLike, NDArray
 
-__all__ = ["cv_radar_gate", "cv_radar_update", "gnn_clusters", "polar_candidates",
-           "polar_candidates_numpy", "warm_up"]
+__all__ = ["coarse_reach", "cv_radar_gate", "cv_radar_update", "gnn_clusters",
+           "polar_candidates", "polar_candidates_numpy", "polar_windows", "radar_looks",
+           "warm_up"]
 
 Array = NDArray[np.float64]
 
@@ -63,7 +72,16 @@ _NO_GATE = np.full(5, np.inf)
 
 @njit(cache=True, error_model="numpy", inline="always")
 def _mod(a: float, b: float) -> float:  # pragma: no cover - compiled
-    """``np.mod`` of floats: Python's ``%`` (the result has the sign of ``b``)."""
+    """``np.mod`` of floats for ``b > 0``: Python's ``%`` (the result has the sign of ``b``).
+
+    Within two turns (``|a| < 2b``, every angle here) without ``fmod``, a library call
+    that cost a fifth of the gate: ``fmod(a, b)`` is then ``a``, ``a − b`` or ``a + b``,
+    each exact (Sterbenz), and the same sign correction follows, so the result is the
+    same to the bit (a zero is +0, as ``%`` gives).
+    """
+    if -2.0 * b < a < 2.0 * b:
+        r = a - b if a >= b else (a + b if a <= -b else a)
+        return r + b if r < 0.0 else r + 0.0
     return a % b
 
 
@@ -485,6 +503,83 @@ def _polar_kernel(az_t: Array, r_t: Array, w_az: Array, w_r: Array, az_sorted: A
     return ti[:c].copy(), di[:c].copy()
 
 
+@njit(cache=True, error_model="numpy")
+def _reach_kernel(x: Array, P: Array, t: Array, t_ref: float, q_bound: float, max_speed: float,
+                  half_span: float) -> tuple[Array, Array, Array]:  # pragma: no cover
+    n = t.size
+    pos = np.empty((n, 3))
+    sig = np.empty(n)
+    move = np.empty(n)
+    for i in range(n):
+        dt = t_ref - t[i]
+        for a in range(3):
+            pos[i, a] = x[i, a] + x[i, a + 3] * dt
+        var = (P[i, 0, 0] + P[i, 1, 1] + P[i, 2, 2]
+               + 2.0 * dt * (P[i, 0, 3] + P[i, 1, 4] + P[i, 2, 5])
+               + dt * dt * (P[i, 3, 3] + P[i, 4, 4] + P[i, 5, 5])
+               + q_bound * abs(dt) ** 3.0)
+        sig[i] = math.sqrt(0.0 if var < 0.0 else var)
+        speed = math.sqrt(x[i, 3] * x[i, 3] + x[i, 4] * x[i, 4] + x[i, 5] * x[i, 5])
+        v = speed + 3.0 * math.sqrt(P[i, 3, 3] + P[i, 4, 4] + P[i, 5, 5])
+        move[i] = (max_speed if v > max_speed else v) * half_span
+    return pos, sig, move
+
+
+@njit(cache=True, error_model="numpy")
+def _polar_window_kernel(pos: Array, sig: Array, move: Array, site: Array, rot: Array,
+                         g: float, s_r: float, s_az: float
+                         ) -> tuple[Array, Array, Array, Array]:  # pragma: no cover
+    n = sig.size
+    az_t = np.empty(n)
+    r_t = np.empty(n)
+    w_az = np.empty(n)
+    w_r = np.empty(n)
+    for i in range(n):
+        d0 = pos[i, 0] - site[0]
+        d1 = pos[i, 1] - site[1]
+        d2 = pos[i, 2] - site[2]
+        e = rot[0, 0] * d0 + rot[0, 1] * d1 + rot[0, 2] * d2
+        nn = rot[1, 0] * d0 + rot[1, 1] * d1 + rot[1, 2] * d2
+        u = rot[2, 0] * d0 + rot[2, 1] * d1 + rot[2, 2] * d2
+        r = math.sqrt(e * e + nn * nn + u * u)
+        r_t[i] = r
+        az_t[i] = _mod(math.atan2(e, nn), _TWO_PI)
+        s = sig[i]
+        w_r[i] = g * math.sqrt(s_r * s_r + s * s) + move[i]
+        sr = s / r
+        w = g * math.sqrt(s_az * s_az + sr * sr) + move[i] / r
+        w_az[i] = min(w, _PI) if math.isfinite(w) else _PI
+    return az_t, r_t, w_az, w_r
+
+
+@njit(cache=True, error_model="numpy")
+def _looks_kernel(x: Array, t: Array, t_ref: float, site: Array, rot: Array, max_range: float,
+                  seen_by: NDArray[np.uint64], bit: np.uint64, radar: bool, t_r: float,
+                  az_r: float, t_prev: float, period: float,
+                  tol: float) -> NDArray[np.int64]:  # pragma: no cover
+    n = t.size
+    looks = np.zeros(n, np.int64)
+    for i in range(n):
+        if (seen_by[i] & bit) == 0:
+            continue
+        dt = t_ref - t[i]
+        d0 = x[i, 0] + x[i, 3] * dt - site[0]
+        d1 = x[i, 1] + x[i, 4] * dt - site[1]
+        d2 = x[i, 2] + x[i, 5] * dt - site[2]
+        if not math.sqrt(d0 * d0 + d1 * d1 + d2 * d2) <= max_range:
+            continue
+        if not radar:
+            looks[i] = 1
+            continue
+        e = rot[0, 0] * d0 + rot[0, 1] * d1 + rot[0, 2] * d2
+        nn = rot[1, 0] * d0 + rot[1, 1] * d1 + rot[1, 2] * d2
+        ahead = _mod(math.atan2(e, nn) - az_r, _TWO_PI) / _TWO_PI * period
+        t_last = t_r + (ahead if ahead <= tol else ahead - period)
+        if t_last > t_prev + tol:
+            looks[i] = int(math.floor((t_last - t_prev - tol) / period) + 1.0)
+    return looks
+
+
 @njit(cache=True, error_model="numpy", inline="always")
 def _find(parent: NDArray[np.int64], v: int) -> int:  # pragma: no cover - compiled
     while parent[v] != v:
@@ -830,6 +925,100 @@ def polar_candidates_numpy(az_t: ArrayLike, r_t: ArrayLike, w_az: ArrayLike, w_r
     return ti[near].astype(np.int64), di[near].astype(np.int64)
 
 
+def coarse_reach(x: ArrayLike, P: ArrayLike, t: ArrayLike, t_ref: float, q_bound: float,
+                 max_speed: float, half_span: float) -> tuple[Array, Array, Array]:
+    """Where each track may be at ``t_ref``, for the coarse gate, in one pass.
+
+    Parameters
+    ----------
+    x, P, t : (N, d), (N, d, d), (N,) float
+        Track states (position, velocity first; ``d >= 6``), covariances, state times.
+    t_ref : float
+        The frame's reference time.
+    q_bound : float
+        The largest process-noise intensity of the motion models, m²/s³.
+    max_speed : float
+        The fastest target's speed, m/s.
+    half_span : float
+        How long a detection of the frame may be from ``t_ref``, s.
+
+    Returns
+    -------
+    pos : (N, 3) float
+        Positions predicted to ``t_ref`` at constant velocity.
+    sig : (N,) float
+        The size of the position uncertainty there: the square root of the trace of
+        the position covariance predicted at constant velocity (cross terms
+        included) plus ``q_bound·|dt|³``.
+    move : (N,) float
+        How far the track may move in ``half_span``: its speed plus 3 sigma of it,
+        at most ``max_speed``.
+    """
+    x, P, t = _f8(x), _f8(P), _f8(t)
+    n = t.shape[0]
+    if x.ndim != 2 or x.shape[0] != n or x.shape[1] < 6 or P.shape != (n, x.shape[1], x.shape[1]):
+        raise ValueError(f"coarse_reach expects x (N, >= 6), P (N, d, d) and t (N,), got "
+                         f"{x.shape}, {P.shape} and {t.shape}")
+    return _reach_kernel(x, P, t, float(t_ref), float(q_bound), float(max_speed),
+                         float(half_span))
+
+
+def polar_windows(pos: ArrayLike, sig: ArrayLike, move: ArrayLike, site: ArrayLike,
+                  rot: ArrayLike, g: float, s_r: float,
+                  s_az: float) -> tuple[Array, Array, Array, Array]:
+    """Each track's range and azimuth window in a radar's frame, for
+    :func:`polar_candidates`.
+
+    A track at ``pos`` (tracking frame; ``sig``, ``move`` from :func:`coarse_reach`)
+    seen from the radar at ``site`` with rotation ``rot`` to its own ENU axes:
+    range ``r_t``, azimuth ``az_t`` in [0, 2π), and the half-widths
+    ``w_r = g·√(s_r² + sig²) + move`` and ``w_az = g·√(s_az² + (sig/r)²) + move/r``
+    (at most π; π where it is not finite), ``s_r`` and ``s_az`` the frame's largest
+    range and azimuth sigmas, ``g`` the gate's radius in sigmas.
+
+    Returns
+    -------
+    az_t, r_t, w_az, w_r : (N,) float
+    """
+    pos, sig, move = _f8(pos), _f8(sig), _f8(move)
+    n = sig.shape[0]
+    if pos.shape != (n, 3) or move.shape != (n,):
+        raise ValueError(f"polar_windows expects pos (N, 3), sig and move (N,), got "
+                         f"{pos.shape}, {sig.shape} and {move.shape}")
+    return _polar_window_kernel(pos, sig, move, _f8(site).reshape(3), _f8(rot).reshape(3, 3),
+                                float(g), float(s_r), float(s_az))
+
+
+def radar_looks(x: ArrayLike, t: ArrayLike, t_ref: float, site: ArrayLike, rot: ArrayLike,
+                max_range: float, seen_by: ArrayLike, bit: int,
+                beam: tuple[float, float, float, float] | None) -> NDArray[np.int64]:
+    """Looks (M-of-N) one sensor frame gives each track.
+
+    A track counts only if the sensor has seen it before (``seen_by & bit``) and its
+    position predicted to ``t_ref`` at constant velocity is within ``max_range`` of
+    the ``site``.  A position sensor (``beam`` None) then gives it one look; a
+    rotating radar, ``beam = (t_r, az_r, t_prev, period)``, gives it the passes of
+    its beam over the track's azimuth (in the radar's axes, ``rot``) in
+    ``(t_prev + τ, t_r + τ]``, ``τ`` 5 % of the period: see
+    ``Tracker._beam``.
+
+    Returns
+    -------
+    looks : (N,) int64
+    """
+    x, t = _f8(x), _f8(t)
+    n = t.shape[0]
+    seen = np.ascontiguousarray(seen_by, dtype=np.uint64)
+    if x.ndim != 2 or x.shape[0] != n or x.shape[1] < 6 or seen.shape != (n,):
+        raise ValueError(f"radar_looks expects x (N, >= 6), t and seen_by (N,), got {x.shape}, "
+                         f"{t.shape} and {seen.shape}")
+    t_r, az_r, t_prev, period = beam if beam is not None else (0.0, 0.0, 0.0, 1.0)
+    return _looks_kernel(x, t, float(t_ref), _f8(site).reshape(3), _f8(rot).reshape(3, 3),
+                         float(max_range), seen, np.uint64(bit), beam is not None,
+                         float(t_r), float(az_r), float(t_prev), float(period),
+                         0.05 * float(period))
+
+
 def gnn_clusters(ti: ArrayLike, di: ArrayLike, cost: ArrayLike, n_tracks: int,
                  n_dets: int) -> tuple[NDArray[np.bool_], NDArray[np.int64]]:
     """Clusters of a gate graph and the optimal assignment within each.
@@ -871,5 +1060,9 @@ def warm_up() -> float:
     cv_radar_gate(x, P, t, idx, idx, t, z, z, use, np.zeros(3), np.eye(3), 1.0, 1.0, _NO_GATE)
     cv_radar_update(x, P, t, idx, idx, t, z, z, use, np.zeros(3), np.eye(3), 1.0, 1.0)
     polar_candidates(t, t, t, t, t, t)
+    pos, sig, move = coarse_reach(x, P, t, 0.0, 1.0, 100.0, 0.5)
+    polar_windows(pos, sig, move, np.zeros(3), np.eye(3), 3.0, 10.0, 0.01)
+    radar_looks(x, t, 0.0, np.zeros(3), np.eye(3), 1e4, np.ones(n, np.uint64), 1,
+                (0.0, 0.0, -1.0, 1.0))
     gnn_clusters(idx, idx, -np.ones(n), n, n)
     return perf_counter() - start

@@ -166,8 +166,7 @@ class Tracker:
         self._fast = (self.imm is None and self.cfg.motion == "cv" and self.cfg.filter == "ekf"
                       and self.cfg.association == "gnn")
         self._gates = np.array([np.inf] + [self._gate[m] for m in range(1, 5)])
-        if self._fast:
-            kernels.warm_up()
+        kernels.warm_up()       # the coarse gate and the looks are compiled for every tracker
 
     def _jpda_sensor_figures(self) -> tuple[np.ndarray, dict[tuple[int, bool], float]]:
         """Per sensor the detection probability and, per (sensor, with radial velocity),
@@ -327,16 +326,12 @@ class Tracker:
                             tuple(a[chosen] for a in per_model))
         # looks for M-of-N: tracks inside this position sensor's coverage
         if kind in (RADAR3D, RADAR2D, POSITION) and n:
-            pos = self._position_at(t_ref)
             # a look counts only from a sensor that has seen the track before: a radar
             # whose beam cannot reach the target (range, horizon) must not kill it
-            bit = np.uint64(1) << np.uint64(s % 64)
-            inside = (np.linalg.norm(pos - site, axis=1) <= self.max_range[s]) & \
-                ((self.tracks.seen_by[:n] & bit) != 0)
-            if kind == POSITION:
-                self.tracks.looks[:n][inside] += 1
-            else:
-                self.tracks.looks[:n][inside] += self._beam_passes(fr, s, pos[inside])
+            tr = self.tracks
+            tr.looks[:n] += kernels.radar_looks(
+                tr.x[:n], tr.t[:n], t_ref, site, rot, float(self.max_range[s]),
+                tr.seen_by[:n], 1 << (s % 64), None if kind == POSITION else self._beam(fr, s))
         self._manage(float(fr.time.max()), np.concatenate([ti[chosen], jpda_updated]))
         if kind in (BEARING, BEARING_ELEV):
             free = fr.take(np.flatnonzero(~gated_dets))
@@ -395,28 +390,19 @@ class Tracker:
         xp, Pp = self.imm.combine(xm, Pm, mu)
         return xp, Pp, (xm, Pm, mu)
 
-    def _position_at(self, t: float) -> np.ndarray:
-        tr = self.tracks
-        dt = t - tr.t
-        return tr.x[:, :3] + tr.x[:, 3:6] * dt[:, None]
-
     def _candidates(self, fr: DetectionBatch, kind: int, s: int, t_ref: float,
                     placed: tuple[np.ndarray, np.ndarray, np.ndarray] | None
                     ) -> tuple[np.ndarray, np.ndarray]:
         """Coarse gate: (track, detection) index pairs that may fall in the exact gate."""
         tr = self.tracks
-        pos_t = self._position_at(t_ref)
-        # the position sigma predicted to t_ref (constant velocity, the trace of the
-        # predicted position covariance): a track last seen a scan of a slow radar ago has
-        # drifted by its velocity's uncertainty
-        dt = t_ref - tr.t
-        P = tr.P
-        var = (P[:, 0, 0] + P[:, 1, 1] + P[:, 2, 2]
-               + 2.0 * dt * (P[:, 0, 3] + P[:, 1, 4] + P[:, 2, 5])
-               + dt**2 * (P[:, 3, 3] + P[:, 4, 4] + P[:, 5, 5])
-               + self._q_bound * np.abs(dt) ** 3)
-        sig_t = np.sqrt(np.maximum(var, 0.0))
         spread = float(np.ptp(fr.time)) if len(fr) > 1 else 0.0
+        # each track's position and its sigma predicted to t_ref (constant velocity, the
+        # trace of the predicted position covariance: a track last seen a scan of a slow
+        # radar ago has drifted by its velocity's uncertainty), and how far it may move
+        # between t_ref and a detection of the frame (its speed plus 3 sigma of it, at most
+        # the fastest target's, over half the frame's span)
+        pos_t, sig_t, move = kernels.coarse_reach(tr.x, tr.P, tr.t, t_ref, self._q_bound,
+                                                  self.cfg.max_speed_mps, 0.5 * spread + 1e-3)
         g = np.sqrt(self._gate[3])
         if kind in (BEARING, BEARING_ELEV):
             # every track within the sensor's reach can lie on some detection's ray
@@ -427,29 +413,20 @@ class Tracker:
             di = np.tile(np.arange(len(fr)), near.size)
             return ti, di
         if kind in (RADAR3D, RADAR2D):
-            return self._candidates_polar(fr, s, pos_t, sig_t, spread, g)
+            return self._candidates_polar(fr, s, pos_t, sig_t, move, g)
         if placed is None:
             raise ValueError("a frame of position reports needs its detections placed")
         pos_d, _, sig_d = placed
         tree = cKDTree(pos_d)
-        radius = g * np.sqrt(sig_t**2 + float(sig_d.max()) ** 2) + self._move(spread)
+        radius = g * np.sqrt(sig_t**2 + float(sig_d.max()) ** 2) + move
         hits = tree.query_ball_point(pos_t, radius, return_sorted=False)
         counts = np.fromiter((len(h) for h in hits), dtype=np.int64, count=len(hits))
         ti = np.repeat(np.arange(len(tr)), counts)
         di = np.fromiter((j for h in hits for j in h), dtype=np.int64, count=int(counts.sum()))
         return ti, di
 
-    def _move(self, spread: float) -> np.ndarray:
-        """How far each track may move between t_ref and a detection of a frame spanning
-        ``spread`` seconds (centred on t_ref): its speed plus 3 sigma of it, at most the
-        fastest target's, over half the span."""
-        tr = self.tracks
-        speed = np.linalg.norm(tr.x[:, 3:6], axis=1)
-        sig_v = np.sqrt(np.trace(tr.P[:, 3:6, 3:6], axis1=1, axis2=2))
-        return np.minimum(speed + 3.0 * sig_v, self.cfg.max_speed_mps) * (0.5 * spread + 1e-3)
-
     def _candidates_polar(self, fr: DetectionBatch, s: int, pos_t: np.ndarray,
-                          sig_t: np.ndarray, spread: float,
+                          sig_t: np.ndarray, move: np.ndarray,
                           g: float) -> tuple[np.ndarray, np.ndarray]:
         """Coarse gate of a radar frame in the radar's own range and azimuth.
 
@@ -458,18 +435,13 @@ class Tracker:
         plots are sorted by azimuth; each track takes the plots inside its azimuth
         window (one bisection), then those inside its range window.
         """
-        local = np.einsum("ij,kj->ki", self.ingest.rot[s], pos_t - self.ingest.site[s])
-        r_t = np.linalg.norm(local, axis=1)
-        az_t = np.arctan2(local[:, 0], local[:, 1]) % (2 * np.pi)
-        move = self._move(spread)
-        s_r = float(fr.sigma[:, 0].max())
-        s_az = float(fr.sigma[:, 1].max())
-        w_r = g * np.sqrt(s_r**2 + sig_t**2) + move
-        with np.errstate(divide="ignore", invalid="ignore"):
-            w_az = g * np.sqrt(s_az**2 + (sig_t / r_t) ** 2) + move / r_t
-        w_az = np.where(np.isfinite(w_az), np.minimum(w_az, np.pi), np.pi)
-        # plots sorted by azimuth, each track's azimuth window found by bisection, then
-        # its range window (compiled: kernels.polar_candidates)
+        # each track's range and azimuth window: g sigmas of the plots' and its own
+        # uncertainty, plus its motion (kernels.polar_windows); plots sorted by azimuth,
+        # each track's azimuth window found by bisection, then its range window
+        # (kernels.polar_candidates)
+        az_t, r_t, w_az, w_r = kernels.polar_windows(
+            pos_t, sig_t, move, self.ingest.site[s], self.ingest.rot[s], g,
+            float(fr.sigma[:, 0].max()), float(fr.sigma[:, 1].max()))
         return kernels.polar_candidates(az_t, r_t, w_az, w_r, fr.z[:, 1], fr.z[:, 0])
 
     def _detection_positions(self, b: DetectionBatch, which: np.ndarray | None = None
@@ -642,7 +614,8 @@ class Tracker:
         coast = (tr.status == CONFIRMED) & \
             (age > np.maximum(cfg.coast_after_s, cfg.coast_after_scans * revisit))
         tr.status[coast] = COASTING
-        sig = np.sqrt(np.max(np.diagonal(tr.P[:, :3, :3], axis1=1, axis2=2), axis=1))
+        P = tr.P
+        sig = np.sqrt(np.maximum(np.maximum(P[:, 0, 0], P[:, 1, 1]), P[:, 2, 2]))
         lost = (age > np.maximum(cfg.delete_after_s, cfg.delete_after_scans * revisit)) | \
             (sig > cfg.max_position_sigma_m)
         gone = hopeless | lost
@@ -658,9 +631,11 @@ class Tracker:
             self.stats.deleted += int(gone.sum())
             tr.keep(~gone)
 
-    def _beam_passes(self, fr: DetectionBatch, s: int, pos: np.ndarray) -> np.ndarray:
-        """How often radar ``s``'s beam swept each position ``pos`` (K, 3) since its last
-        frame: one look per scan, however the scan is cut into frames.
+    def _beam(self, fr: DetectionBatch, s: int) -> tuple[float, float, float, float]:
+        """The beam of radar ``s`` in frame ``fr``, ``(t_r, az_r, t_prev, period)``, for
+        :func:`~skyfence.track.kernels.radar_looks`, which counts how often it swept each
+        track since the radar's last frame: one look per scan, however the scan is cut
+        into frames.
 
         A rotating radar illuminates azimuth ``a`` at ``t_r + ((a − az_r) mod 360°) / 360° ·
         period`` plus whole periods, ``(t_r, az_r)`` being any of its plots (the latest of
@@ -670,17 +645,11 @@ class Tracker:
         lit now); a frame older than the previous one (out of sequence) adds none.
         """
         period = float(self.periods[s])
-        tol = 0.05 * period
         j = int(np.argmax(fr.time))
         t_r, az_r = float(fr.time[j]), float(fr.z[j, 1])
-        t_prev = self._frame_end[s] if np.isfinite(self._frame_end[s]) else t_r - period
+        t_prev = float(self._frame_end[s]) if np.isfinite(self._frame_end[s]) else t_r - period
         self._frame_end[s] = max(self._frame_end[s], t_r)
-        local = (pos - self.ingest.site[s]) @ self.ingest.rot[s].T
-        az = np.arctan2(local[:, 0], local[:, 1])
-        ahead = np.mod(az - az_r, 2.0 * np.pi) / (2.0 * np.pi) * period
-        t_last = t_r + np.where(ahead <= tol, ahead, ahead - period)
-        return np.where(t_last > t_prev + tol,
-                        np.floor((t_last - t_prev - tol) / period) + 1.0, 0.0).astype(np.int64)
+        return t_r, az_r, t_prev, period
 
     def _revisit(self, seen_by: np.ndarray) -> np.ndarray:
         """Per track, the longest scan period of the sensors that have seen it, s."""
