@@ -6,6 +6,14 @@ model-conditioned states ``xm (N, M, d)``, ``Pm (N, M, d, d)`` and model
 probabilities ``mu (N, M)``, and ``x, P`` are their moment-matched combination;
 without one ``M = 0``.  Tracks are appended in blocks and removed by mask; ids
 are never reused.
+
+The columns are views of the first N rows of storage with room to spare: an
+append writes only the new rows (the storage doubles when full), a removal
+compacts the rows kept into a second, spare storage and swaps the two.  A
+tracker appends and removes tracks in every frame; reallocating and copying the
+whole table (10k tracks: 3 MB of covariances) twice a frame cost more than
+gating it.  So a column array held across an ``append`` or ``keep`` may be
+overwritten: copy what must outlive them (``take`` returns copies).
 """
 
 from __future__ import annotations
@@ -52,6 +60,11 @@ class TrackTable:
     def n_models(self) -> int:
         return int(self.mu.shape[1])
 
+    def __post_init__(self) -> None:
+        # the columns' storage (at first the arrays given) and the spare of the same size
+        self._store = {f.name: getattr(self, f.name) for f in fields(self)}
+        self._spare: dict[str, np.ndarray] | None = None
+
     def __len__(self) -> int:
         return int(self.id.size)
 
@@ -60,12 +73,32 @@ class TrackTable:
         return int(self.x.shape[1])
 
     def append(self, other: TrackTable) -> None:
+        """Add the tracks of ``other`` after these."""
+        n, k = len(self), len(other)
+        if n + k > self._store["id"].shape[0]:
+            size = max(2 * (n + k), 64)
+            for f in fields(self):
+                col = getattr(self, f.name)
+                grown = np.empty((size, *col.shape[1:]), dtype=col.dtype)
+                grown[:n] = col
+                self._store[f.name] = grown
+            self._spare = None
         for f in fields(self):
-            setattr(self, f.name, np.concatenate([getattr(self, f.name), getattr(other, f.name)]))
+            store = self._store[f.name]
+            store[n:n + k] = getattr(other, f.name)
+            setattr(self, f.name, store[:n + k])
 
     def keep(self, mask: np.ndarray) -> None:
+        """Keep only the tracks where ``mask`` is true, in their order."""
+        idx = np.flatnonzero(mask)
+        if self._spare is None:
+            self._spare = {k: np.empty_like(v) for k, v in self._store.items()}
         for f in fields(self):
-            setattr(self, f.name, getattr(self, f.name)[mask])
+            spare = self._spare[f.name]
+            # mode="clip": valid indices, and no temporary copy (mode="raise" buffers)
+            np.take(getattr(self, f.name), idx, axis=0, out=spare[:idx.size], mode="clip")
+            setattr(self, f.name, spare[:idx.size])
+        self._store, self._spare = self._spare, self._store
 
     def take(self, idx: np.ndarray) -> TrackTable:
         return TrackTable(**{f.name: getattr(self, f.name)[idx] for f in fields(self)})
