@@ -10,9 +10,11 @@ a JSONL sink.  For each batch it records the wall time from the batch entering t
 pipeline to its alert revisions being stored durably (``StepResult.latency_s``: the
 detections logged, tracker, classifier, track rows logged, airspace events, alert
 manager, alerts fsync'd) and the time with the sinks served too, the CPU time of
-the former (``time.process_time``: on a shared machine the wall time also holds
-the waits for the other work and for the disk) and the wall time of each stage
-(``StepResult.stages_s``).  Prints a rich table, or JSON with ``--json``::
+both (``time.process_time``, the process's threads included: on a shared
+machine the wall time also holds the waits for the other work and for the
+disk) and the wall time of each stage (``StepResult.stages_s``; the detection
+batch is logged after the alerts are stored, so ``log_detections`` counts only
+in the whole step).  Prints a rich table, or JSON with ``--json``::
 
     python benchmarks/bench_pipeline.py
     python benchmarks/bench_pipeline.py --targets 1000 --duration 180 --json
@@ -64,16 +66,17 @@ def run(targets: int, duration: float, warmup: int) -> dict[str, float | int]:
         log = EventLog(tmp / "events.sqlite", name=sc.name)
         pipe = Pipeline(sc.deployment, log=log, sinks=[JsonlSink(tmp / "alerts.jsonl")],
                         ground_alt_m=sc.scenario.terrain_alt_m)
-        stored, served, cpu, live, alerts = [], [], [], [], 0
+        stored, served, cpu, served_cpu, live, alerts = [], [], [], [], [], 0
         stages: list[dict[str, float]] = []
         steps = feed(pipe, det)
         while True:
-            w0 = time.perf_counter()
+            w0, c0 = time.perf_counter(), time.process_time()
             try:
                 res, _, _ = next(steps)
             except StopIteration:
                 break
             served.append(time.perf_counter() - w0)
+            served_cpu.append(time.process_time() - c0)
             stored.append(res.latency_s)
             cpu.append(res.cpu_s)
             stages.append(res.stages_s)
@@ -84,6 +87,7 @@ def run(targets: int, duration: float, warmup: int) -> dict[str, float | int]:
     s = np.array(stored[keep]) * 1e3
     v = np.array(served[keep]) * 1e3
     c = np.array(cpu[keep]) * 1e3
+    vc = np.array(served_cpu[keep]) * 1e3
     names = list(dict.fromkeys(k for st in stages for k in st))
     per_stage = {}
     for name in names:
@@ -101,6 +105,8 @@ def run(targets: int, duration: float, warmup: int) -> dict[str, float | int]:
         "to_alert_stored_cpu_ms_p99": float(np.percentile(c, 99)),
         "with_sinks_ms_median": float(np.median(v)),
         "with_sinks_ms_p99": float(np.percentile(v, 99)),
+        "with_sinks_cpu_ms_median": float(np.median(vc)),
+        "with_sinks_cpu_ms_p99": float(np.percentile(vc, 99)),
         "stages_ms": per_stage,
     }
 
@@ -130,8 +136,10 @@ def main() -> None:
     t.add_row("  CPU time of it, ms: median / p99",
               f"{r['to_alert_stored_cpu_ms_median']:.1f} / "
               f"{r['to_alert_stored_cpu_ms_p99']:.1f}")
-    t.add_row("with the sinks served, ms: median / p99",
+    t.add_row("with the sinks served (the whole step), ms: median / p99",
               f"{r['with_sinks_ms_median']:.1f} / {r['with_sinks_ms_p99']:.1f}")
+    t.add_row("  CPU time of it, ms: median / p99",
+              f"{r['with_sinks_cpu_ms_median']:.1f} / {r['with_sinks_cpu_ms_p99']:.1f}")
     for name, f in r["stages_ms"].items():  # type: ignore[union-attr]
         t.add_row(f"  stage {name}, ms: median / p99 / mean",
                   f"{f['median']:.1f} / {f['p99']:.1f} / {f['mean']:.1f}")
