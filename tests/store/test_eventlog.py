@@ -391,3 +391,25 @@ def test_no_background_checkpoints(tmp_path: Path) -> None:
         log.append_tracks(track_rows(T0, [1], "confirmed"))
         busy, frames, copied = log.checkpoint()
         assert busy == 0 and copied == frames > 0
+
+
+def test_a_log_dropped_without_close_ends_its_checkpointer(tmp_path: Path) -> None:
+    import gc
+    import threading
+    import time
+
+    def checkpointers() -> int:
+        return sum(t.name == "skyfence-checkpoint" for t in threading.enumerate())
+
+    before = checkpointers()
+    log = EventLog(tmp_path / "events.sqlite", checkpoint_interval_s=0.01)
+    log.append_tracks(track_rows(T0, [1], "confirmed"))
+    assert checkpointers() == before + 1
+    del log
+    gc.collect()
+    deadline = time.monotonic() + 30
+    while checkpointers() > before and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert checkpointers() == before
+    with EventLog(tmp_path / "events.sqlite", readonly=True) as reader:
+        assert reader.counts()["tracks"] == 1

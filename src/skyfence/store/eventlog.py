@@ -63,6 +63,7 @@ import socket
 import sqlite3
 import threading
 import time as _time
+import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -1239,7 +1240,10 @@ class _Checkpointer:
     """
 
     def __init__(self, log: EventLog, busy_timeout_s: float) -> None:
-        self._log = log
+        # a weak reference: an EventLog dropped without close() is still collected
+        # (its connection closed); the thread then ends
+        self._log = weakref.ref(log)
+        self._path = log.path
         self._interval = log.checkpoint_interval_s
         self._conn = sqlite3.connect(str(log.path), isolation_level=None,
                                      check_same_thread=False, timeout=busy_timeout_s)
@@ -1252,7 +1256,11 @@ class _Checkpointer:
         done = -1
         try:
             while not self._stop.wait(self._interval):
-                commits = self._log._commits
+                writer = self._log()
+                if writer is None:
+                    return
+                commits = writer._commits
+                del writer
                 if commits == done:
                     continue
                 try:
@@ -1260,7 +1268,7 @@ class _Checkpointer:
                     done = commits
                 except sqlite3.Error as exc:
                     log.warning("%s: background checkpoint failed (tried again): %s",
-                                self._log.path, exc)
+                                self._path, exc)
         finally:
             self._conn.close()
 
