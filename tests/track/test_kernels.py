@@ -392,6 +392,22 @@ def test_radar_looks_match_numpy(seed: int) -> None:
     assert got.sum() == 0                      # a frame older than the previous one
 
 
+def test_local_velocity_sigma_match_numpy() -> None:
+    """Velocity and sigmas in the local ENU at each track, as the rotation of
+    ``measurement.enu_rotation`` gives them."""
+    rng = np.random.default_rng(7)
+    n = 500
+    lat = LAT0 + rng.uniform(-2.0, 2.0, n)
+    lon = LON0 + rng.uniform(-3.0, 3.0, n)
+    v = rng.normal(0.0, 50.0, (n, 3))
+    A = rng.normal(0.0, 30.0, (n, 3, 3))
+    P = np.einsum("kij,klj->kil", A, A)
+    rot = measurement.enu_rotation(lat, lon, LAT0, LON0)
+    v_loc, sig = kernels.local_velocity_sigma(lat, lon, LAT0, LON0, v, P)
+    np.testing.assert_allclose(v_loc, np.einsum("kij,kj->ki", rot, v), rtol=RTOL, atol=1e-9)
+    np.testing.assert_allclose(sig, np.sqrt(np.sum((rot @ P) * rot, axis=2)), rtol=RTOL)
+
+
 def test_mod_is_python_modulo() -> None:
     """The compiled modulo without fmod gives Python's ``%`` to the bit, zeros and the
     far ends included."""

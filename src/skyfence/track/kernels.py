@@ -28,6 +28,9 @@ several batched passes, so that no ``(K, 6, 6)`` temporaries are formed:
 :func:`radar_looks`
     The M-of-N looks of one frame: tracks the sensor has seen and covers, and for
     a rotating radar the passes of its beam over each.
+:func:`local_velocity_sigma`
+    The output rows' velocity and position sigmas in the local east/north/up at
+    each track.
 :func:`gnn_clusters`
     Connected clusters of the gate graph and their optimal assignment, used by
     :func:`skyfence.track.associate.gnn_assign`.
@@ -56,8 +59,8 @@ from numba import njit
 from numpy.typing import ArrayLike, NDArray
 
 __all__ = ["coarse_reach", "cv_radar_gate", "cv_radar_update", "gnn_clusters",
-           "polar_candidates", "polar_candidates_numpy", "polar_windows", "radar_looks",
-           "warm_up"]
+           "local_velocity_sigma", "polar_candidates", "polar_candidates_numpy",
+           "polar_windows", "radar_looks", "warm_up"]
 
 Array = NDArray[np.float64]
 
@@ -581,6 +584,43 @@ def _looks_kernel(x: Array, t: Array, t_ref: float, site: Array, rot: Array, max
 
 
 @njit(cache=True, error_model="numpy", inline="always")
+def _enu_axes(lat_deg: float, lon_deg: float, r: Array) -> None:  # pragma: no cover - compiled
+    """``R_enu(φ, λ)``: ECEF vector components to local east/north/up, into ``r``
+    (``measurement._ecef_to_enu`` for one place)."""
+    phi = lat_deg * (_PI / 180.0)
+    lam = lon_deg * (_PI / 180.0)
+    sp, cp, sl, cl = math.sin(phi), math.cos(phi), math.sin(lam), math.cos(lam)
+    r[0, 0], r[0, 1], r[0, 2] = -sl, cl, 0.0
+    r[1, 0], r[1, 1], r[1, 2] = -sp * cl, -sp * sl, cp
+    r[2, 0], r[2, 1], r[2, 2] = cp * cl, cp * sl, sp
+
+
+@njit(cache=True, error_model="numpy")
+def _local_kernel(lat: Array, lon: Array, lat0: float, lon0: float, v: Array,
+                  P: Array) -> tuple[Array, Array]:  # pragma: no cover - compiled
+    n = lat.size
+    r0 = np.empty((3, 3))
+    _enu_axes(lat0, lon0, r0)
+    r = np.empty((3, 3))
+    rot = np.empty((3, 3))
+    v_loc = np.empty((n, 3))
+    sig = np.empty((n, 3))
+    for k in range(n):
+        _enu_axes(lat[k], lon[k], r)
+        for i in range(3):
+            for j in range(3):
+                rot[i, j] = r[i, 0] * r0[j, 0] + r[i, 1] * r0[j, 1] + r[i, 2] * r0[j, 2]
+        for i in range(3):
+            v_loc[k, i] = rot[i, 0] * v[k, 0] + rot[i, 1] * v[k, 1] + rot[i, 2] * v[k, 2]
+            s = 0.0
+            for a in range(3):
+                s += rot[i, a] * (P[k, a, 0] * rot[i, 0] + P[k, a, 1] * rot[i, 1]
+                                  + P[k, a, 2] * rot[i, 2])
+            sig[k, i] = math.sqrt(s)
+    return v_loc, sig
+
+
+@njit(cache=True, error_model="numpy", inline="always")
 def _find(parent: NDArray[np.int64], v: int) -> int:  # pragma: no cover - compiled
     while parent[v] != v:
         parent[v] = parent[parent[v]]
@@ -1019,6 +1059,37 @@ def radar_looks(x: ArrayLike, t: ArrayLike, t_ref: float, site: ArrayLike, rot: 
                          0.05 * float(period))
 
 
+def local_velocity_sigma(lat_deg: ArrayLike, lon_deg: ArrayLike, lat0_deg: float,
+                         lon0_deg: float, v: ArrayLike, P: ArrayLike) -> tuple[Array, Array]:
+    """Velocities and position sigmas of the tracking frame in the local east/north/up
+    at each track, for the output rows.
+
+    With ``rot = R_enu(track) · R_enu(origin)ᵀ`` (as
+    :func:`~skyfence.track.measurement.enu_rotation`), ``rot @ v`` and the square root
+    of the diagonal of ``rot P rotᵀ``, in one pass (no (K, 3, 3) rotations, nor a
+    small matrix product per row).
+
+    Parameters
+    ----------
+    lat_deg, lon_deg : (K,) float
+        Where the tracks are, degrees.
+    lat0_deg, lon0_deg : float
+        The tracking origin, degrees.
+    v, P : (K, 3), (K, 3, 3) float
+        Velocities and position covariances in the tracking frame.
+
+    Returns
+    -------
+    v_local, sigma_local : (K, 3) float
+    """
+    lat, lon, v, P = _f8(lat_deg), _f8(lon_deg), _f8(v), _f8(P)
+    k = lat.shape[0]
+    if lat.ndim != 1 or lon.shape != (k,) or v.shape != (k, 3) or P.shape != (k, 3, 3):
+        raise ValueError(f"local_velocity_sigma expects lat, lon (K,), v (K, 3) and P (K, 3, 3), "
+                         f"got {lat.shape}, {lon.shape}, {v.shape} and {P.shape}")
+    return _local_kernel(lat, lon, float(lat0_deg), float(lon0_deg), v, P)
+
+
 def gnn_clusters(ti: ArrayLike, di: ArrayLike, cost: ArrayLike, n_tracks: int,
                  n_dets: int) -> tuple[NDArray[np.bool_], NDArray[np.int64]]:
     """Clusters of a gate graph and the optimal assignment within each.
@@ -1064,5 +1135,6 @@ def warm_up() -> float:
     polar_windows(pos, sig, move, np.zeros(3), np.eye(3), 3.0, 10.0, 0.01)
     radar_looks(x, t, 0.0, np.zeros(3), np.eye(3), 1e4, np.ones(n, np.uint64), 1,
                 (0.0, 0.0, -1.0, 1.0))
+    local_velocity_sigma(t, t, 0.0, 0.0, x[:, 3:6], P[:, :3, :3])
     gnn_clusters(idx, idx, -np.ones(n), n, n)
     return perf_counter() - start

@@ -764,17 +764,17 @@ class Tracker:
 
     # ------------------------------------------------------------------------ output
     def _emit(self, idx: np.ndarray, status: int | None = None) -> None:
-        """Record the current state of tracks ``idx`` (converted later, in one batch)."""
+        """Record the current state of tracks ``idx`` (converted later, in one batch; the
+        index arrays ``idx`` select are copies)."""
         tr = self.tracks
         if idx.size == 0:
             return
         rec = {
-            "t": tr.t[idx].copy(), "id": tr.id[idx].copy(), "x": tr.x[idx, :6].copy(),
-            "P": tr.P[idx, :3, :3].copy(),
-            "status": tr.status[idx].copy() if status is None else np.full(idx.size, status),
-            "hits": tr.hits[idx].copy(),
+            "t": tr.t[idx], "id": tr.id[idx], "x": tr.x[idx, :6], "P": tr.P[idx, :3, :3],
+            "status": tr.status[idx] if status is None else np.full(idx.size, status),
+            "hits": tr.hits[idx],
             "sensor": np.where(tr.t_update[idx] == tr.t[idx], tr.last_sensor[idx], -1),
-            "rcs": tr.last_rcs[idx].copy(), "hint": tr.last_hint[idx].copy(),
+            "rcs": tr.last_rcs[idx], "hint": tr.last_hint[idx],
         }
         self._out.append(rec)
         if self.keep_history and status is None:
@@ -833,9 +833,8 @@ class Tracker:
         x = rec["x"]
         lat, lon, alt = enu2geodetic(x[:, 0], x[:, 1], x[:, 2], *self.origin)
         # velocity and position sigma in the local east/north/up at the track
-        rot = measurement.enu_rotation(lat, lon, self.origin[0], self.origin[1])
-        v = np.einsum("kij,kj->ki", rot, x[:, 3:6])
-        sig = np.sqrt(np.sum((rot @ rec["P"]) * rot, axis=2))   # diag of rot P rotᵀ
+        v, sig = kernels.local_velocity_sigma(lat, lon, self.origin[0], self.origin[1],
+                                              x[:, 3:6], rec["P"])
         n = x.shape[0]
         sensor = rec["sensor"]
         return {
