@@ -355,6 +355,23 @@ def test_no_merge_when_far_away_or_too_late(scene: Scene, gap_s: float,
     assert two["time"][0] == pytest.approx(T0 + 60 + gap_s + 1)
 
 
+# ------------------------------------------------------------------ who may raise
+def test_a_wavering_class_raises_only_once_sure_enough() -> None:
+    """A track labelled drone at 0.6 (a bird whose class wavers) raises nothing; the same
+    track raises once the drone classes together reach min_alert_prob, and a track with
+    no class probabilities at all is judged by its (unknown) class."""
+    mgr = AlertManager(RULES)
+    assert RULES.threat.min_alert_prob == pytest.approx(0.8)
+    out = step(mgr, T0, [track_row(1, T0, prob=0.6)], [picture_row(1, depth=3_000.0)])
+    assert out["alert_id"].size == 0
+    out = step(mgr, T0 + 1, [track_row(1, T0 + 1, prob=0.85)], [picture_row(1, depth=3_000.0)])
+    assert out["kind"].tolist() == ["incursion"]
+    # no probabilities: "unknown", which the shipped rules let alert
+    mgr = AlertManager(RULES)
+    out = step(mgr, T0, [track_row(2, T0, cls="")], [picture_row(2, depth=3_000.0)])
+    assert out["kind"].tolist() == ["incursion"]
+
+
 # ------------------------------------------------------------------ priority
 def _prob_for(score: float) -> float:
     """Fixed-wing probability giving a drone 10 km inside at 46 m/s this threat score."""
@@ -372,7 +389,10 @@ def test_priority_bands_with_hysteresis() -> None:
     h = RULES.priority.hysteresis
     scores = [t3 + 0.01, t3 - h / 2, t3 + 0.01, t3 - h / 2, t3 - 2 * h, t3 - h / 2, t3 + 0.01]
     expect = [3, 3, 3, 3, 4, 4, 3]
-    mgr = AlertManager(RULES)
+    # the scores are set through the drone probability, some below min_alert_prob: the
+    # rule that needs a sure class to raise is not what this test is about
+    mgr = AlertManager(RULES.model_copy(update={
+        "threat": RULES.threat.model_copy(update={"min_alert_prob": 0.0})}))
     got = []
     revs = []
     for k, s in enumerate(scores):

@@ -256,3 +256,20 @@ def test_rules_file_missing_or_not_toml(tmp_path: Path) -> None:
     bad.write_text("[threat\nmin_score = 0.2\n")
     with pytest.raises(ConfigError, match="bad.toml: is not valid TOML"):
         load_rules(bad)
+
+
+def test_alert_probability_sums_the_alert_classes_normalised() -> None:
+    from skyfence.airspace.threat import alert_probability, sure_enough
+
+    p = {f"p_{c}": np.array([0.0, 0.0, np.nan]) for c in CLASSIFY_CLASSES}
+    p["p_drone_fixed_wing"] = np.array([0.4, 0.2, np.nan])
+    p["p_drone_rotary"] = np.array([0.3, 0.2, np.nan])
+    p["p_bird"] = np.array([0.1, 0.6, np.nan])
+    p["p_balloon"] = np.array([0.2, 0.0, np.nan])   # row 0 sums to 1; row 1 to 1.0 too
+    got = alert_probability(p, RULES)
+    assert got[0] == pytest.approx(0.9) and got[1] == pytest.approx(0.4)
+    assert np.isnan(got[2])
+    # halving every probability of a row changes nothing (normalised)
+    half = {k: v * 0.5 for k, v in p.items()}
+    np.testing.assert_allclose(alert_probability(half, RULES), got)
+    assert sure_enough(p, RULES).tolist() == [True, False, True]   # NaN: judged by class

@@ -19,7 +19,8 @@ per alert per step.
 
 Kinds
 -----
-* ``incursion``: a *threat* track (its alert class may alert and its score reaches
+* ``incursion``: a *threat* track (its alert class may alert, the alert classes
+  together are at least ``threat.min_alert_prob`` probable and its score reaches
   ``threat.min_score``; :mod:`skyfence.airspace.threat`) has a ``border_entry``
   event (the crossing time and point and ``country_from`` come from the event), or is
   found inside the home country (``depth_m`` over ``threat.found_inside_min_depth_m``)
@@ -106,10 +107,11 @@ from skyfence.airspace.threat import (
     align_picture,
     read_columns,
     score_arrays,
+    sure_enough,
 )
 from skyfence.errors import DataError, SkyFenceError
 from skyfence.geo.geodesy import geodetic2enu
-from skyfence.model.schema import ALERT_COLUMNS, EVENT_KINDS, TRACK_STATUSES
+from skyfence.model.schema import ALERT_COLUMNS, CLASSIFY_CLASSES, EVENT_KINDS, TRACK_STATUSES
 
 __all__ = [
     "ALERT_EVENT_COLUMNS",
@@ -568,6 +570,11 @@ class AlertManager:
         def class_ok(idx: NDArray[np.intp]) -> NDArray[np.bool_]:
             return alerting_class(rows["class"][idx], rows["class_prob"][idx], rules)
 
+        def raise_ok(idx: NDArray[np.intp]) -> NDArray[np.bool_]:
+            """The alert class may alert and the alert classes are sure enough."""
+            probs = {f"p_{c}": rows[f"p_{c}"][idx] for c in CLASSIFY_CLASSES}
+            return class_ok(idx) & sure_enough(probs, rules)
+
         def scores(idx: NDArray[np.intp]) -> NDArray[np.float64]:
             todo = idx[np.isnan(score[idx])]
             if todo.size:
@@ -583,7 +590,7 @@ class AlertManager:
             return i if i < n and tid[i] == track else None
 
         def threat(i: int) -> bool:
-            return bool(may_raise[i] and class_ok(np.array([i]))[0]
+            return bool(may_raise[i] and raise_ok(np.array([i]))[0]
                         and scores(np.array([i]))[0] >= rules.threat.min_score)
 
         # 1. a merged-away track that is confirmed again is released
@@ -624,7 +631,7 @@ class AlertManager:
         if cand.size and self._blocked_arr.size:
             cand = cand[~_member(tid[cand], self._blocked_arr)]
         if cand.size:
-            cand = cand[class_ok(cand)]
+            cand = cand[raise_ok(cand)]
         if cand.size:
             hit = cand[scores(cand) >= rules.threat.min_score]
             for i in hit.tolist():

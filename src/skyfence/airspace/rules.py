@@ -117,6 +117,8 @@ class ThreatRules(BaseModel):
         default_factory=lambda: ["drone_fixed_wing", "drone_rotary", "balloon", "unknown"])
     #: below this probability a track's class is "unknown"
     min_class_prob: Unit = 0.5
+    #: to raise an alert, the probability of the alert classes together must reach this
+    min_alert_prob: Unit = 0.8
     #: a track alerts only with at least this threat score
     min_score: Unit = 0.15
     #: a threat found inside the home country with no border_entry event raises once

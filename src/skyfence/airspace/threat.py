@@ -37,7 +37,14 @@ Who may alert
 A track's *alert class* is its ``class`` when that is one of ``CLASSIFY_CLASSES`` and
 ``class_prob ≥ min_class_prob``, else ``unknown``.  It is a threat when its alert class
 is in ``alert_classes`` and its score is at least ``min_score``
-(:func:`alerting_class`, :func:`is_threat`).
+(:func:`alerting_class`, :func:`is_threat`).  To *raise* an alert, the probability that
+the track is of one of the alert classes, ``P_alert = Σ_{c ∈ alert_classes} p_c`` over
+the normalised class probabilities, must moreover reach ``min_alert_prob``
+(:func:`alert_probability`, :func:`sure_enough`): a bird whose class wavers between
+"bird" and "drone" at 0.5-0.7 is "unknown" or a drone by its label, but not a drone
+one can wake an operator for.  A track with no class probabilities at all (not yet
+classified) is judged by its alert class alone.  Joining an open alert (a re-found
+track) needs the alert class only.
 
 Priority
 --------
@@ -62,6 +69,7 @@ __all__ = [
     "PICTURE_COLUMNS",
     "THREAT_TRACK_COLUMNS",
     "align_picture",
+    "alert_probability",
     "alerting_class",
     "is_threat",
     "priority_band",
@@ -374,6 +382,44 @@ def alerting_class(cls: ArrayLike, class_prob: ArrayLike, rules: RulesConfig) ->
     if "unknown" in tr.alert_classes:
         ok |= ~confident
     return ok
+
+
+def alert_probability(probs: Mapping[str, ArrayLike], rules: RulesConfig) -> NDArray[np.float64]:
+    """Probability that each row is of one of ``threat.alert_classes``, 0 … 1.
+
+    Parameters
+    ----------
+    probs : mapping of str to array_like
+        The ``p_<class>`` columns of :data:`~skyfence.model.schema.CLASSIFY_CLASSES`
+        (NaN read as 0); normalised per row.
+    rules : RulesConfig
+
+    Returns
+    -------
+    ndarray of float64
+        NaN for a row with no probability at all.
+    """
+    alert = set(rules.threat.alert_classes)
+    total = None
+    num = None
+    for c in CLASSIFY_CLASSES:
+        v = np.asarray(probs[f"p_{c}"], np.float64)
+        v = np.where(np.isfinite(v), np.clip(v, 0.0, 1.0), 0.0)
+        total = v if total is None else total + v
+        if c in alert:
+            num = v if num is None else num + v
+    assert total is not None
+    if num is None:
+        num = np.zeros_like(total)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(total > 0.0, num / total, np.nan)
+
+
+def sure_enough(probs: Mapping[str, ArrayLike], rules: RulesConfig) -> NDArray[np.bool_]:
+    """Rows sure enough of an alert class to raise: :func:`alert_probability` at least
+    ``threat.min_alert_prob`` (rows with no probabilities pass: their alert class decides)."""
+    p = alert_probability(probs, rules)
+    return ~(p < rules.threat.min_alert_prob)   # NaN passes
 
 
 def is_threat(cls: ArrayLike, class_prob: ArrayLike, score: ArrayLike,

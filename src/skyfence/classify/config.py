@@ -106,7 +106,7 @@ class ClassifierConfig(BaseModel):
     #: time constant of each track's memory of its class evidence, s: a row's class
     #: likelihoods are the weighted geometric mean of its track's recent rows' (0: each
     #: row on its own; :mod:`skyfence.classify.memory`)
-    class_memory_s: NonNeg = 20.0
+    class_memory_s: NonNeg = 30.0
     #: a step's rows are processed in time slices of this length, s
     slice_s: Pos = 1.0
     #: probability of the class a cooperative identity gives (aircraft, drone)
