@@ -365,3 +365,39 @@ def test_a_track_without_height_is_associated_over_the_ground() -> None:
     assert np.all(r.truth_index[SCAN.size - 2:] == -1)
     with pytest.raises(DataError, match="horizontal"):
         associate_updates(_truth(), tracks, gate_m=50.0, horizontal=horizontal[:3])
+
+
+def test_the_window_follows_the_revisit_of_the_covering_sensors() -> None:
+    # Target 1 is seen by a 10-s radar only, target 2 by a 1-s radar; track A takes every
+    # plot of target 1 (0.5, 10.5, … 50.5 s), track B every second of target 2.
+    slow = SCAN[::10]
+    tracks = _tracks(_follow("A", 1, slow), _follow("B", 2, SCAN))
+    revisit = np.repeat([10.0, 1.0], T.size)
+    fixed = track_continuity(_truth(), tracks, gate_m=50.0, max_gap_s=5.0)
+    r = track_continuity(_truth(), tracks, gate_m=50.0, max_gap_s=5.0, revisit_s=revisit)
+    # Fixed 5-s window: of target 1's 59 rows from 1 s on, only those at most 5 s after
+    # its latest update are held (1 … 5 s, 11 … 15 s, …: about half); target 2's 59 all are.
+    age1 = T[1:] - slow[np.searchsorted(slow, T[1:], side="right") - 1]
+    assert fixed.probability_of_update_tracked == pytest.approx(
+        (np.count_nonzero(age1 <= 5.0) + 59) / 118)
+    assert fixed.probability_of_update_tracked < 0.8
+    # Window max(5, 1.5 × 10 s) = 15 s: a track that takes every plot is always updated.
+    assert r.probability_of_update_tracked == 1.0
+    assert r.probability_of_update == pytest.approx(118 / 120)
+    # the fixed-window figures are kept beside the new ones, and equal without revisit_s
+    assert r.probability_of_update_tracked_fixed == fixed.probability_of_update_tracked
+    assert r.probability_of_update_fixed == fixed.probability_of_update
+    assert fixed.probability_of_update_fixed == fixed.probability_of_update
+    # Two missed plots in a row (10.5 and 20.5 s) are still a miss: rows 16 … 30 s are
+    # 15.5 … 29.5 s past the update at 0.5 s (15 rows).
+    missed = _tracks(_follow("A", 1, slow[[0, 3, 4, 5]]), _follow("B", 2, SCAN))
+    m = track_continuity(_truth(), missed, gate_m=50.0, revisit_s=revisit)
+    assert m.n_truth_steps_updated == 118 - 15
+    # unknown revisit (inf, NaN) falls back to max_gap_s; a revisit <= 0 is refused
+    unknown = track_continuity(_truth(), tracks, gate_m=50.0,
+                               revisit_s=np.where(revisit > 5.0, np.inf, np.nan))
+    assert unknown.probability_of_update == fixed.probability_of_update
+    with pytest.raises(DataError, match="revisit_s"):
+        track_continuity(_truth(), tracks, gate_m=50.0, revisit_s=np.zeros(120))
+    with pytest.raises(DataError, match="revisit_s"):
+        track_continuity(_truth(), tracks, gate_m=50.0, revisit_s=revisit[:5])

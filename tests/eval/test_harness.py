@@ -177,3 +177,22 @@ def test_rmse_against_the_bound_uses_the_right_target_times(monkeypatch) -> None
     np.testing.assert_array_equal(vs["n"], [1, 1, 1])
     # the bound is asked for the covered, associated rows only
     assert np.flatnonzero(seen["wanted"]).tolist() == [3, 4, steps + 1, steps + 6]
+
+
+def test_coverage_revisit_is_the_fastest_sensor_that_saw_the_target_around_then() -> None:
+    truth = {"time": T0 + np.arange(60.0), "truth_id": np.full(60, 7)}
+    # a 10-s radar sees the target every 10 s throughout; a 1-s radar from 20 s to 29 s
+    t2 = T0 + np.arange(0.0, 60.0, 10.0)
+    t3 = T0 + np.arange(20.0, 30.0)
+    det = {"time": np.concatenate([t2, t3]), "truth_id": np.full(t2.size + t3.size, 7),
+           "kind": np.array(["radar2d"] * t2.size + ["radar3d"] * t3.size),
+           "sensor_id": np.array(["slow"] * t2.size + ["fast"] * t3.size)}
+    rev = harness.coverage_revisit(truth, det, {"slow": 10.0, "fast": 1.0})
+    k = np.arange(60)
+    # the 1-s radar covers rows within max(2 s, 1.5 s) of its plots: 18 … 31 s
+    np.testing.assert_array_equal(rev, np.where((k >= 18) & (k <= 31), 1.0, 10.0))
+    # a detection of another target, or of an unknown sensor, covers nothing
+    det["truth_id"] = np.full(det["time"].size, 8)
+    assert np.isinf(harness.coverage_revisit(truth, det, {"slow": 10.0, "fast": 1.0})).all()
+    det["truth_id"] = np.full(det["time"].size, 7)
+    assert np.isinf(harness.coverage_revisit(truth, det, {})).all()

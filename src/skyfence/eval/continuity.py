@@ -24,6 +24,19 @@ Association
     block), since pairs outside the gate cost the same ``gate_m²`` whatever the
     assignment does with them.  There is no loop over time steps.
 
+Probability of update
+    A truth row counts as updated when the target's latest associated update is
+    recent enough.  SIAP measures this against the expected update interval of
+    the sensors covering the target, so "recent enough" follows their revisit:
+    with ``revisit_s`` (per truth row, the scan period of the fastest sensor
+    that detected the target around that time) the window of a row is
+    ``max(max_gap_s, revisit_factor * revisit_s)``; a target seen only by a
+    10-s radar is updated at most every 10 s, and a track that takes every one
+    of its plots is counted as updating it throughout (with a fixed 5-s window
+    it could never be).  Without ``revisit_s`` the window is ``max_gap_s``
+    alone.  The fixed-window figures are kept beside the revisit-aware ones
+    (``*_fixed``).
+
 Figures (:class:`ContinuityResult`)
     Probability of update, long gaps, identity changes, false confirmed updates
     and tracks, time to confirm and position RMSE, each defined on its field.
@@ -91,12 +104,19 @@ class ContinuityResult:
     probability_of_update : float
         Share (dimensionless, 0…1) of evaluated truth rows at whose time ``t``
         the target's latest associated update (at or before ``t``) is at most
-        ``max_gap_s`` old; NaN if no truth row was evaluated.
+        the row's window old: ``max(max_gap_s, revisit_factor * revisit_s)``
+        with ``revisit_s`` (the revisit of the sensors covering the row; see the
+        module docstring), ``max_gap_s`` without; NaN if no truth row was
+        evaluated.
     probability_of_update_tracked : float
         The same over the evaluated rows of targets once they are tracked: rows at
         or after the target's first associated update (a target never tracked, or
         the time before its track is confirmed, does not count; a track lost while
         its target is still in coverage does).  NaN if there is no such row.
+    probability_of_update_fixed, probability_of_update_tracked_fixed : float
+        The two figures above with the fixed window ``max_gap_s`` for every row
+        (whatever ``revisit_s``): the figures before the window followed the
+        sensors' revisit.  Equal to them without ``revisit_s``.
     n_truth_steps : int
         Evaluated truth rows: those inside ``coverage`` (all rows without it).
     n_truth_steps_updated : int
@@ -141,6 +161,8 @@ class ContinuityResult:
 
     probability_of_update: float
     probability_of_update_tracked: float
+    probability_of_update_fixed: float
+    probability_of_update_tracked_fixed: float
     n_truth_steps: int
     n_truth_steps_updated: int
     n_long_gaps: int
@@ -403,6 +425,8 @@ def track_continuity(
     columns: Sequence[str] = ENU_COLUMNS,
     statuses: Sequence[str] = ("confirmed",),
     association: UpdateAssociation | None = None,
+    revisit_s: ArrayLike | None = None,
+    revisit_factor: float = 1.5,
 ) -> ContinuityResult:
     """SIAP-style track quality of a tracks table against a truth table.
 
@@ -416,7 +440,7 @@ def track_continuity(
         Largest distance of an associated update (exclusive), metres.
     max_gap_s : float, optional
         Oldest associated update that still counts a truth row as updated,
-        seconds (default 5).
+        seconds (default 5); the least window when ``revisit_s`` is given.
     long_gap_s : float, optional
         Gaps longer than this count as long, seconds (default 10).
     coverage : array_like of bool, optional
@@ -432,12 +456,22 @@ def track_continuity(
         :func:`associate_updates` of these tables with this ``gate_m``, ``columns`` and
         ``statuses``, when it is already at hand (e.g. to score several ``coverage``
         masks of one run); computed when omitted.
+    revisit_s : array_like of float, optional
+        Per truth row: the expected update interval of the sensors covering the
+        target at that time (the scan period of the fastest sensor that detected
+        it), seconds; NaN or inf where unknown (the window is then ``max_gap_s``).
+        The row's window is ``max(max_gap_s, revisit_factor * revisit_s)``.
+        Default: ``max_gap_s`` for every row.
+    revisit_factor : float, optional
+        Revisits a row's window spans (default 1.5: one missed look is not held
+        against the tracker, two are).
 
     Returns
     -------
     ContinuityResult
     """
     max_gap_s = _check_positive("max_gap_s", max_gap_s)
+    revisit_factor = _check_positive("revisit_factor", revisit_factor)
     long_gap_s = _check_positive("long_gap_s", long_gap_s)
     assoc = association if association is not None else \
         associate_updates(truth_table, track_table, gate_m, columns, statuses)
@@ -457,6 +491,16 @@ def track_continuity(
             raise DataError(f"coverage must be a boolean array of one value per truth row "
                             f"{tt.shape}, got dtype {mask.dtype} and shape {mask.shape}")
     n_truth = assoc.truth_ids.size
+    window = np.full(tt.size, max_gap_s)
+    if revisit_s is not None:
+        rev = np.asarray(revisit_s, dtype=np.float64)
+        if rev.shape != tt.shape:
+            raise DataError(f"revisit_s must be one value per truth row {tt.shape}, got shape "
+                            f"{rev.shape}")
+        if (rev <= 0).any():
+            raise DataError("revisit_s must be > 0 (NaN or inf where unknown)")
+        known = np.isfinite(rev)
+        window[known] = np.maximum(max_gap_s, revisit_factor * rev[known])
 
     a = np.nonzero(assoc.truth_index >= 0)[0]
     a_truth, a_time, a_track = assoc.truth_index[a], kt[a], track_rank[a]
@@ -468,13 +512,18 @@ def track_continuity(
     (s_rank_t, q_rank_t), span = _time_ranks(s_time, tt[q])
     idx = _latest_at_or_before(s_truth, s_truth.astype(np.int64) * span + s_rank_t,
                                rank[q], rank[q].astype(np.int64) * span + q_rank_t)
-    held = idx >= 0
-    held[held] = tt[q][held] - s_time[idx[held]] <= max_gap_s
+    age = np.full(q.size, np.inf)
+    age[idx >= 0] = tt[q][idx >= 0] - s_time[idx[idx >= 0]]
+    held = age <= window[q]
+    held_fixed = age <= max_gap_s
     n_steps, n_held = int(q.size), int(np.count_nonzero(held))
     first_any = np.full(n_truth, np.inf)
     np.minimum.at(first_any, a_truth, a_time)
     tracked = tt[q] >= first_any[rank[q]]
-    n_tracked, n_tracked_held = int(tracked.sum()), int(np.count_nonzero(held & tracked))
+    n_tracked = int(tracked.sum())
+
+    def share(num: int, den: int) -> float:
+        return num / den if den else float("nan")
 
     # Long gaps: between consecutive associated updates, and after the last one.
     same = s_truth[1:] == s_truth[:-1]
@@ -501,8 +550,11 @@ def track_continuity(
     false_tracks = np.setdiff1d(track_rank[counted], a_track).size
     d = assoc.distance_m[a]
     return ContinuityResult(
-        probability_of_update=n_held / n_steps if n_steps else float("nan"),
-        probability_of_update_tracked=n_tracked_held / n_tracked if n_tracked else float("nan"),
+        probability_of_update=share(n_held, n_steps),
+        probability_of_update_tracked=share(int(np.count_nonzero(held & tracked)), n_tracked),
+        probability_of_update_fixed=share(int(np.count_nonzero(held_fixed)), n_steps),
+        probability_of_update_tracked_fixed=share(int(np.count_nonzero(held_fixed & tracked)),
+                                                  n_tracked),
         n_truth_steps=n_steps,
         n_truth_steps_updated=n_held,
         n_long_gaps=interior + trailing,

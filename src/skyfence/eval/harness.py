@@ -6,7 +6,10 @@ confirmed tracks are scored against the truth: GOSPA (with its localisation /
 missed / false split), SIAP-style continuity, time to confirm and position RMSE.
 A truth row counts as *in coverage* when its target was detected by a radar or
 a position sensor within ``coverage_window_s`` of it: a target nobody can see
-is not held against the tracker.
+is not held against the tracker.  The probability of update of a covered row
+is judged against the revisit of the sensors that detected its target around
+that time (:func:`coverage_revisit`): a target seen only by a 10-s radar is not
+expected to be updated every 5 s.
 
 The position RMSE is also set against the posterior Cramér–Rao lower bound of
 each run (:func:`position_bound`, :func:`rmse_vs_bound`): the bound along the
@@ -55,6 +58,7 @@ from skyfence.track.tracker import Tracker
 __all__ = [
     "RunScore",
     "coverage_mask",
+    "coverage_revisit",
     "evaluate",
     "evaluate_run",
     "position_bound",
@@ -94,6 +98,10 @@ class RunScore:
     probability_of_update_tracked_drones: float
     probability_of_update_tracked_birds: float
     probability_of_update_tracked_aircraft: float
+    #: the two probabilities of update above with a fixed 5-s window (before the window
+    #: followed the revisit of the covering sensors)
+    probability_of_update_fixed_5s: float
+    probability_of_update_tracked_fixed_5s: float
     long_gaps: int
     track_id_changes: int
     id_swaps: int
@@ -152,6 +160,41 @@ def coverage_mask(truth: dict[str, np.ndarray], det: dict[str, np.ndarray],
         ok = (j >= 0) & (j < key_d.size)
         best[ok] = np.minimum(best[ok], np.abs(key_d[j[ok]] - key_t[ok]))
     return best <= window_s
+
+
+def coverage_revisit(truth: dict[str, np.ndarray], det: dict[str, np.ndarray],
+                     periods: dict[str, float], window_s: float = 2.0,
+                     revisit_factor: float = 1.5) -> np.ndarray:
+    """Per truth row, the expected update interval of the sensors covering its target:
+    the scan period (``periods``, by sensor id) of the fastest radar or position sensor
+    that detected the target within ``max(window_s, revisit_factor × its period)`` of the
+    row's time, seconds; inf where none did (the rows :func:`coverage_mask` leaves out).
+    """
+    kinds = det["kind"].astype(str)
+    use = (det["truth_id"] >= 0) & np.isin(kinds, ["radar3d", "radar2d", "position"])
+    sid = np.asarray(det["sensor_id"]).astype(str)[use]
+    d_id, d_t = det["truth_id"][use], det["time"][use]
+    out = np.full(truth["time"].size, np.inf)
+    if d_t.size == 0:
+        return out
+    t0 = float(min(truth["time"].min(), d_t.min()))
+    span = float(max(truth["time"].max(), d_t.max())) - t0 + 10.0 * max(window_s, 1.0) + \
+        revisit_factor * max(periods.values(), default=0.0)
+    key_t = truth["truth_id"] * span + (truth["time"] - t0)
+    names, of = np.unique(sid, return_inverse=True)
+    for k, name in enumerate(names):
+        period = float(periods.get(str(name), np.nan))
+        if not np.isfinite(period) or period <= 0:
+            continue
+        key_d = np.sort(d_id[of == k] * span + (d_t[of == k] - t0))
+        i = np.searchsorted(key_d, key_t)
+        best = np.full(key_t.size, np.inf)
+        for j in (i - 1, i):
+            ok = (j >= 0) & (j < key_d.size)
+            best[ok] = np.minimum(best[ok], np.abs(key_d[j[ok]] - key_t[ok]))
+        near = best <= max(window_s, revisit_factor * period)
+        out[near] = np.minimum(out[near], period)
+    return out
 
 
 def run_tracker(sc: Scenario, det: dict[str, np.ndarray], cfg: TrackerConfig,
@@ -239,7 +282,11 @@ def evaluate_run(sc: Scenario, seed: int, cfg: TrackerConfig,
     # a track whose height nobody measured (2D radars alone) is judged over the ground
     flat = np.asarray(tracks["sigma_up_m"], float) > HEIGHT_UNOBSERVED_SIGMA_M
     assoc = associate_updates(T_all, K, gate_m=GATE_M, horizontal=flat)
-    c = track_continuity(T_all, K, gate_m=GATE_M, coverage=cover, association=assoc)
+    periods = {sp.id: float(sp.scan_period_s) for sp in sc.deployment.sensor
+               if sp.scan_period_s is not None}
+    revisit = coverage_revisit(truth, det, periods)
+    c = track_continuity(T_all, K, gate_m=GATE_M, coverage=cover, association=assoc,
+                         revisit_s=revisit)
     # per class of target: the same association (all targets), rows of one class counted
     cls = np.asarray(truth["target_class"]).astype(str) if "target_class" in truth else \
         np.full(truth["time"].size, "")
@@ -247,7 +294,7 @@ def evaluate_run(sc: Scenario, seed: int, cfg: TrackerConfig,
     for name, members in CLASS_GROUPS.items():
         mine = cover & np.isin(cls, members)
         by_class[name] = float(track_continuity(T_all, K, gate_m=GATE_M, coverage=mine,
-                                                association=assoc)
+                                                association=assoc, revisit_s=revisit)
                                .probability_of_update_tracked) if mine.any() else float("nan")
     ttc = c.time_to_confirm_s[np.isfinite(c.time_to_confirm_s)]
     vs = rmse_vs_bound(sc, cfg, truth, det, cover, c, K["time"])
@@ -270,6 +317,8 @@ def evaluate_run(sc: Scenario, seed: int, cfg: TrackerConfig,
         probability_of_update_tracked_drones=by_class["drones"],
         probability_of_update_tracked_birds=by_class["birds"],
         probability_of_update_tracked_aircraft=by_class["aircraft"],
+        probability_of_update_fixed_5s=float(c.probability_of_update_fixed),
+        probability_of_update_tracked_fixed_5s=float(c.probability_of_update_tracked_fixed),
         long_gaps=c.n_long_gaps,
         track_id_changes=c.n_track_id_changes, id_swaps=c.n_truth_changes,
         false_updates=c.n_false_updates, false_update_share=float(c.false_update_share),
