@@ -204,9 +204,38 @@ def test_jitter_along_the_border_raises_no_storm(engine: AirspaceEngine,
     assert np.count_nonzero(np.char.startswith(ev["kind"], "border")) <= 2
     # (without the margin they would: one event per change of side)
     bare = AirspaceEngine(engine.borders, engine.zones,
-                          AirspaceConfig(margin_sigmas=0.01, min_margin_m=0.0))
+                          AirspaceConfig(margin_sigmas=0.01, entry_margin_sigmas=0.01,
+                                         min_margin_m=0.0))
     ev = feed(bare, tr)
     assert np.count_nonzero(np.char.startswith(ev["kind"], "border")) > 150
+
+
+def test_entry_is_declared_at_1_5_sigma_and_exit_at_3_sigma(borders: Borders,
+                                                           zones: Zones) -> None:
+    """The band is lopsided: in at the first update past 1.5 sigma, out only past 3."""
+    sigma = 40.0
+    eng = AirspaceEngine(borders, zones, AirspaceConfig())
+    tr = by_to_lt(n=140, sigma=sigma)                       # 45 m/s, one update a second
+    ev = feed(eng, tr)
+    k = where(ev, "border_entry")
+    assert k.size == 1
+    # depth of each update (the engine's picture, one update at a time)
+    probe = AirspaceEngine(borders, zones, AirspaceConfig())
+    depth = np.array([probe.step(take(tr, [i])) is not None and
+                      float(probe.picture()["depth_m"][0]) for i in range(tr["time"].size)])
+    first = int(np.flatnonzero(depth > 1.5 * sigma)[0])
+    assert ev["detected_time"][k[0]] == tr["time"][first]
+    assert depth[first - 1] <= 1.5 * sigma < 3.0 * sigma
+    # the way back out: no exit while less than 3 sigma outside, then one
+    back = straight(tr["lat_deg"][-1], tr["lon_deg"][-1], 120.0, 45.0, 260,
+                    t0=tr["time"][-1] + 1.0, sigma=sigma)
+    ev = feed(eng, back)
+    x = where(ev, "border_exit")
+    assert x.size == 1
+    d_back = np.array([probe.step(take(back, [i])) is not None and
+                       float(probe.picture()["depth_m"][0]) for i in range(back["time"].size)])
+    out = int(np.flatnonzero(d_back < -3.0 * sigma)[0])
+    assert ev["detected_time"][x[0]] == back["time"][out]
 
 
 def test_first_seen_inside_near_the_border_coming_in(engine: AirspaceEngine,

@@ -40,17 +40,22 @@ Which rows count
 
 Hysteresis (no storm of events along a border)
     A track is *decisively inside* the home country when its signed depth (distance
-    to the home outline, positive inside) exceeds its margin
-    ``clip(margin_sigmas · σ⊥, min_margin_m, max_margin_m)``, ``σ⊥`` being the
+    to the home outline, positive inside) exceeds its entry margin
+    ``clip(entry_margin_sigmas · σ⊥, min_margin_m, max_margin_m)``, ``σ⊥`` being the
     track's position sigma across the outline (``sigma_east_m``/``sigma_north_m``
     projected on the outline's normal at the nearest point), and *decisively outside*
-    when the depth is below minus the margin.  Between the two it keeps its state.
-    With the default 3 σ a track sliding along the border with white noise of its
-    sigma flips with a probability of 0.13 % per update instead of about every second
-    update, and a 45 m/s decoy with the tracker's ~8 m sigma is declared at its first
-    update ~25 m past the border (0.8 s after the true crossing in the jonava-gerbera
-    run).  A track first seen between the two thresholds is taken as outside.  Zones
-    use the same rule with the distance to the zone's edge.
+    when the depth is below minus its exit margin (``margin_sigmas · σ⊥``, same
+    clip).  Between the two it keeps its state.  The band is lopsided on purpose:
+    quick to declare an entry (1.5 σ: a track 1.5 σ inside is inside with
+    probability 0.93, and an operator hears of an incursion one radar scan sooner
+    than with 3 σ) and slow to declare an exit (3 σ), so that an incursion's alert is
+    not ended by noise.  A track sliding exactly along the border with white noise of
+    its sigma is declared inside with a probability of 6.7 % per update and, once
+    inside, outside with 0.13 % per update (so it is taken as inside and the pair of
+    events repeats about once in 770 updates), where without hysteresis it would
+    change sides about every second update.  A track first seen between the two
+    thresholds is taken as outside.  Zones use the same rule with the distance to the
+    zone's edge.
 
 Events (``time`` = when it happened, ``detected_time`` = the update that revealed it)
     ``border_entry``
@@ -193,9 +198,12 @@ class AirspaceConfig(BaseModel):
     #: track statuses whose rows are used (tentative tracks never raise events)
     statuses: tuple[Literal["confirmed", "coasting"], ...] = Field(
         default=("confirmed", "coasting"), min_length=1)
-    #: hysteresis: a track must be inside (outside) by this many position sigmas across
-    #: the outline, within [min_margin_m, max_margin_m], to change sides
+    #: hysteresis: a track must be outside by this many position sigmas across the
+    #: outline, within [min_margin_m, max_margin_m], to be declared outside ...
     margin_sigmas: Pos = 3.0
+    #: ... and inside by this many to be declared inside (quick to warn, slow to stand
+    #: down)
+    entry_margin_sigmas: Pos = 1.5
     min_margin_m: NonNeg = 10.0
     max_margin_m: Pos = 500.0
     #: position sigma assumed for a row whose sigma is missing (NaN or negative), m
@@ -740,9 +748,14 @@ class AirspaceEngine:
             s = np.hypot(ne * se, nn * sn)
         return np.where(np.isfinite(s) & (norm > 0), s, np.maximum(se, sn))
 
-    def _margin(self, sigma: F64) -> F64:
+    def _decide(self, depth: F64, sigma: F64) -> NDArray[np.int8]:
+        """Decisive side of depths with their sigmas across the edge: 1 inside, -1
+        outside, 0 within the hysteresis band (entry and exit margins)."""
         c = self.config
-        return np.clip(c.margin_sigmas * sigma, c.min_margin_m, c.max_margin_m)
+        m_in = np.clip(c.entry_margin_sigmas * sigma, c.min_margin_m, c.max_margin_m)
+        m_out = np.clip(c.margin_sigmas * sigma, c.min_margin_m, c.max_margin_m)
+        return np.where(depth > m_in, np.int8(1),
+                        np.where(depth < -m_out, np.int8(-1), np.int8(0)))
 
     def _geometry(self, rows: dict[str, Any]) -> dict[str, Any]:
         """Everything about each row that does not depend on the state machines."""
@@ -784,9 +797,8 @@ class AirspaceEngine:
         dec = np.where(depth > 0, 1, -1)
         band = np.flatnonzero(np.abs(depth) <= cfg.max_margin_m)   # else decided anyway
         if band.size:
-            m = self._margin(self._sigma_dir(g, band, x[band] - qx[band], y[band] - qy[band]))
-            d = depth[band]
-            dec[band] = np.where(d > m, 1, np.where(d < -m, -1, 0))
+            dec[band] = self._decide(depth[band], self._sigma_dir(g, band, x[band] - qx[band],
+                                                                  y[band] - qy[band]))
         g["dec"] = dec
         g["country"] = self._country(x, y, inside)
         # --- the previous update of each row's track (state, or the row before)
@@ -899,9 +911,7 @@ class AirspaceEngine:
         dec = np.where(depth > 0.0, np.int8(1), np.int8(-1))
         if band_r:
             rr, zz = np.concatenate(band_r), np.concatenate(band_z)
-            m = self._margin(np.concatenate(band_s))
-            d = depth[rr, zz]
-            dec[rr, zz] = np.where(d > m, 1, np.where(d < -m, -1, 0))
+            dec[rr, zz] = self._decide(depth[rr, zz], np.concatenate(band_s))
         g["zdec"] = dec
         g["tz"] = tz
         # rows with nothing to do for any zone (far from all, none predicted) are skipped
