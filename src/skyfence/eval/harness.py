@@ -220,11 +220,13 @@ class ChainRun:
 
 
 def run_chain(sc: Scenario, det: dict[str, np.ndarray], cfg: TrackerConfig,
-              slice_s: float = 1.0) -> ChainRun:
+              slice_s: float | None = None) -> ChainRun:
     """Feed detections through a fresh in-process pipeline (tracker → classify → airspace
-    → alerts, no store) in arrival order, as a live feed would deliver them."""
-    from skyfence.pipeline.runner import Pipeline
+    → alerts, no store) in arrival order, as a live feed would deliver them (batches of
+    ``slice_s`` seconds, default the pipeline's :data:`~skyfence.pipeline.runner.BATCH_S`)."""
+    from skyfence.pipeline.runner import BATCH_S, Pipeline
 
+    slice_s = BATCH_S if slice_s is None else slice_s
     pipe = Pipeline(sc.deployment, tracker=cfg, ground_alt_m=sc.scenario.terrain_alt_m)
     tracker_time = 0.0
     step, flush = pipe.tracker.step, pipe.tracker.flush

@@ -28,7 +28,7 @@ from skyfence.eval.continuity import associate_updates
 from skyfence.eval.gospa import table_to_enu
 from skyfence.eval.harness import GATE_M, HEIGHT_UNOBSERVED_SIGMA_M, coverage_mask
 from skyfence.eval.incursion import DRONE_CLASSES, score_incursions, true_crossings
-from skyfence.pipeline.runner import Pipeline
+from skyfence.pipeline.runner import BATCH_S, Pipeline
 from skyfence.sim.engine import Simulation
 from skyfence.sim.scenario import Scenario, load_scenario
 from skyfence.sinks import ConsoleSink, JsonlSink
@@ -196,7 +196,7 @@ def run_demo(scenario: str | Path | Scenario, out_dir: str | Path, *, speed: flo
     view: Live | _Null = Live(frame(), console=console, refresh_per_second=6,
                               redirect_stdout=False) if live else _Null()
     with view:
-        for res, clock, _ in feed(pipe, det):
+        for res, clock, _ in feed(pipe, det, BATCH_S):
             t_first = clock if t_first is None else t_first
             firm = np.isin(res.tracks["status"].astype(str), ["confirmed", "coasting", "deleted"])
             kept.append({k: v[firm] for k, v in res.tracks.items()})
