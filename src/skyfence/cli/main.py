@@ -275,7 +275,28 @@ def eval_cmd(
     for name, v in pool.items():
         p.add_row(name, f"{v:,.3g}")
     console.print(p)
+    if reports:
+        console.print(_confusion_table(ClassificationReport.pool(reports), sc.name, runs))
     console.print(f"plot: {png}" + (f"\nreliability: {rel_png}" if rel_png else ""))
+
+
+def _confusion_table(rep: Any, scenario: str, runs: int) -> Table:
+    """The tracks identified 10 s after confirmation: truth (rows) × predicted class."""
+    from skyfence.classify.evaluate import ACCURACY_CLASSES
+
+    t = Table(title=f"{scenario}: tracks {rep.after_s:g} s after confirmation, truth × "
+                    f"identified (pooled over {runs} run(s))")
+    t.add_column("truth \\ identified")
+    for c in rep.coarse_classes:
+        t.add_column(c, justify="right")
+    t.add_column("right", justify="right")
+    for i, c in enumerate(ACCURACY_CLASSES):
+        row = rep.confusion_after[i]
+        n = int(row.sum())
+        j = list(rep.coarse_classes).index(c)
+        t.add_row(c, *(f"{int(v):,}" for v in row),
+                  f"{row[j] / n:.1%}" if n else "–")
+    return t
 
 
 @app.command()
