@@ -31,7 +31,13 @@ from skyfence.config.sensors import SensorSpec
 from skyfence.errors import DataError
 from skyfence.eval.continuity import ContinuityResult, associate_updates, track_continuity
 from skyfence.eval.gospa import ENU_COLUMNS, ENU_VELOCITY_COLUMNS, gospa_over_time, table_to_enu
-from skyfence.eval.incursion import DRONE_CLASSES, IncursionScore, score_incursions, true_crossings
+from skyfence.eval.incursion import (
+    DRONE_CLASSES,
+    IncursionScore,
+    broadcast_identities,
+    score_incursions,
+    true_crossings,
+)
 from skyfence.eval.pcrlb import PcrlbSensor, pcrlb, position_rmse_bound
 from skyfence.geo.borders import load_borders
 from skyfence.geo.zones import load_zones
@@ -305,7 +311,8 @@ def evaluate_run(sc: Scenario, seed: int, cfg: TrackerConfig,
     drone = np.isin(cls, DRONE_CLASSES)
     crossings = true_crossings({k: v[drone] for k, v in truth.items()}, borders, zones)
     inc = score_incursions(truth, crossings, cover, tracks, assoc, chain.alerts,
-                           chain.emitted, duration_s=sim.duration)
+                           chain.emitted, duration_s=sim.duration,
+                           identities=broadcast_identities(det))
 
     def mean(a: np.ndarray) -> float:
         return float(np.mean(a)) if a.size else float("nan")

@@ -13,7 +13,12 @@ Matching alerts to targets
     often associated with the confirmed updates of those tracks up to the alert's
     raise time (the association of :func:`~skyfence.eval.continuity.associate_updates`);
     if none of them was associated before, over the tracks' whole life; none at all:
-    the alert was raised on a false track (clutter).
+    the alert was raised on a false track (clutter).  An alert that carries a
+    cooperative identity (ADS-B, Remote ID) broadcast by a true target is about that
+    target, wherever the broadcast put it: a drone whose Remote ID lies about its
+    position makes a track that follows the lie, and an alert on it concerns that
+    drone, not a bird the lie happens to pass (``identities``: serial → truth id,
+    from the detections that carried them).
 
 Figures (:class:`IncursionScore`)
     * **recall**: share of true drone crossings, inside sensor coverage, whose target
@@ -41,12 +46,30 @@ from skyfence.geo.borders import Borders
 from skyfence.geo.geodesy import geodetic2enu
 from skyfence.geo.zones import Zones
 
-__all__ = ["IncursionScore", "score_incursions", "true_crossings"]
+__all__ = ["IncursionScore", "broadcast_identities", "score_incursions", "true_crossings"]
 
 #: truth classes that are drones
 DRONE_CLASSES = ("drone_fixed_wing", "drone_rotary")
 #: classes whose incursion alerts are false alarms (with clutter: no target)
 FALSE_ALARM_CLASSES = ("bird", "aircraft")
+
+
+def broadcast_identities(detections: Mapping[str, np.ndarray]) -> dict[str, int]:
+    """Cooperative identity → ``truth_id`` of its broadcaster, from simulated detections
+    (their ``id_hint`` and ``truth_id``; empty without those columns).  An identity
+    heard from several targets (a copied serial) is left out: it names nobody."""
+    if "id_hint" not in detections or "truth_id" not in detections:
+        return {}
+    hint = np.asarray(detections["id_hint"]).astype(str)
+    tid = np.asarray(detections["truth_id"])
+    has = (hint != "") & (tid >= 0)
+    if not has.any():
+        return {}
+    pairs = np.unique(np.stack([hint[has], tid[has].astype(np.int64).astype(str)]), axis=1)
+    serial, count = np.unique(pairs[0], return_counts=True)
+    single = set(serial[count == 1].tolist())
+    return {h: int(t) for h, t in zip(pairs[0].tolist(), pairs[1].tolist(), strict=True)
+            if h in single}
 
 
 def true_crossings(truth: Mapping[str, np.ndarray], borders: Borders, zones: Zones,
@@ -105,7 +128,8 @@ def score_incursions(truth: Mapping[str, np.ndarray], crossings: Mapping[str, np
                      coverage: np.ndarray, tracks: Mapping[str, np.ndarray],
                      association: UpdateAssociation, alerts: Mapping[str, np.ndarray],
                      emitted: np.ndarray, duration_s: float, early_s: float = 60.0,
-                     covered_within_s: float = 30.0) -> IncursionScore:
+                     covered_within_s: float = 30.0,
+                     identities: Mapping[str, int] | None = None) -> IncursionScore:
     """Score the alerts of a run against the truth.
 
     Parameters
@@ -130,6 +154,9 @@ def score_incursions(truth: Mapping[str, np.ndarray], crossings: Mapping[str, np
         An alert raised up to this long before the true crossing still counts for it, s.
     covered_within_s : float
         A crossing is covered when its target is in coverage within this long after it, s.
+    identities : mapping of str to int, optional
+        Cooperative identity (``id_hint`` of the detections) → ``truth_id`` of the
+        target that broadcast it (:func:`broadcast_identities`).
     """
     tid = np.asarray(truth["truth_id"])
     tt = np.asarray(truth["time"], dtype=float)
@@ -156,7 +183,10 @@ def score_incursions(truth: Mapping[str, np.ndarray], crossings: Mapping[str, np
         mine = np.isin(k_tid, tracks_of) & (k_truth >= 0)
         before = mine & (k_t <= float(alerts["time"][i]) + 1e-6)
         use = before if before.any() else mine
-        if use.any():
+        coop = str(alerts["cooperative_id"][i]) if "cooperative_id" in alerts else ""
+        if identities and coop in identities:
+            alert_target[aid] = int(identities[coop])
+        elif use.any():
             vals, counts = np.unique(k_truth[use], return_counts=True)
             alert_target[aid] = int(vals[np.argmax(counts)])
         else:

@@ -27,7 +27,12 @@ from rich.text import Text
 from skyfence.eval.continuity import associate_updates
 from skyfence.eval.gospa import table_to_enu
 from skyfence.eval.harness import GATE_M, HEIGHT_UNOBSERVED_SIGMA_M, coverage_mask
-from skyfence.eval.incursion import DRONE_CLASSES, score_incursions, true_crossings
+from skyfence.eval.incursion import (
+    DRONE_CLASSES,
+    broadcast_identities,
+    score_incursions,
+    true_crossings,
+)
 from skyfence.pipeline.runner import BATCH_S, Pipeline
 from skyfence.sim.engine import Simulation
 from skyfence.sim.scenario import Scenario, load_scenario
@@ -261,7 +266,7 @@ def _summary(sc: Scenario, sim: Simulation, truth: dict[str, np.ndarray],
     assoc = associate_updates(T, K, gate_m=GATE_M, horizontal=flat)
     cover = coverage_mask(truth, det)
     score = score_incursions(truth, crossings, cover, tracks, assoc, alerts, emitted,
-                             duration_s=sim.duration)
+                             duration_s=sim.duration, identities=broadcast_identities(det))
     lat = np.array(pipe.stats.latency_s) * 1e3
     confirmed = tracks["status"].astype(str) == "confirmed"
     last_cls: dict[int, str] = {}
