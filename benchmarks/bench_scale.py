@@ -12,6 +12,10 @@ on time.  Targets of the tracker issue: median <= 100 ms, p99 <= 250 ms per scan
 
 from __future__ import annotations
 
+# isort: split
+import _onecore  # noqa: F401  (first: one thread per numeric library; finds skyfence)
+
+# isort: split
 import argparse
 import json
 import platform
