@@ -115,6 +115,9 @@ class RunScore:
     false_update_share: float
     false_tracks: int
     confirmed_updates: int
+    #: id swaps and false confirmed tracks per confirmed update (the issue's terms)
+    id_swap_share: float
+    false_track_share: float
     time_to_confirm_median_s: float
     position_rmse_m: float
     pcrlb_rmse_m: float
@@ -332,6 +335,8 @@ def evaluate_run(sc: Scenario, seed: int, cfg: TrackerConfig,
         track_id_changes=c.n_track_id_changes, id_swaps=c.n_truth_changes,
         false_updates=c.n_false_updates, false_update_share=float(c.false_update_share),
         false_tracks=c.n_false_tracks, confirmed_updates=c.n_counted_updates,
+        id_swap_share=c.n_truth_changes / max(c.n_counted_updates, 1),
+        false_track_share=c.n_false_tracks / max(c.n_counted_updates, 1),
         time_to_confirm_median_s=float(np.median(ttc)) if ttc.size else float("nan"),
         position_rmse_m=float(c.position_rmse_m), pcrlb_rmse_m=vs["pcrlb_rmse_m"],
         rmse_over_pcrlb=vs["rmse_over_pcrlb"], tracker_wall_s=wall,
