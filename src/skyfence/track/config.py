@@ -69,6 +69,16 @@ class TrackerConfig(BaseModel):
     delete_after_scans: Pos = 3.0
     #: ... or when its position uncertainty (1-sigma, largest axis) exceeds this
     max_position_sigma_m: Pos = 3_000.0
+    #: re-acquisition: a confirmed track deleted for missed updates is kept *lost* for
+    #: reacquire_s (or, if longer, reacquire_scans scan periods of the slowest sensor that
+    #: saw it) after its deletion; a radar plot or position report that no live track
+    #: explains and that falls in the chi-square gate of a lost track predicted to its time
+    #: (and within reacquire_max_m of it horizontally) brings that track back, confirmed at
+    #: once under its old id (GNN when several compete)
+    reacquire: bool = False
+    reacquire_s: Annotated[float, Field(ge=0)] = 30.0
+    reacquire_scans: Annotated[float, Field(ge=0)] = 4.0
+    reacquire_max_m: Pos = 500.0
     #: initial velocity uncertainty of a new track (1-sigma), horizontal / vertical, m/s
     init_speed_sigma_mps: Pos = 50.0
     init_vertical_speed_sigma_mps: Pos = 5.0

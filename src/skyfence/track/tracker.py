@@ -84,6 +84,8 @@ class TrackerStats:
     confirmed: int = 0
     deleted: int = 0
     frames: int = 0
+    #: lost tracks brought back under their old id (``TrackerConfig.reacquire``)
+    reacquired: int = 0
 
 
 class Tracker:
@@ -122,6 +124,10 @@ class Tracker:
         #: dimension of the (combined) track state
         self.ndim = d
         self.tracks = TrackTable.empty(d, m)
+        #: confirmed tracks deleted for missed updates, kept for re-acquisition until
+        #: ``_lost_until`` (their last state, at their last update)
+        self.lost = TrackTable.empty(d, m)
+        self._lost_until = np.empty(0)
         self.next_id = 1
         self.stats = TrackerStats()
         self._update = filters.ukf_update if self.cfg.filter == "ukf" else filters.ekf_update
@@ -148,6 +154,10 @@ class Tracker:
                 np.uint64(1) << (np.flatnonzero(self.periods == p) % 64).astype(np.uint64)))
             for p in np.unique(self.periods)]
         self.kinds = [s.kind for s in deployment.sensor]
+        #: seen_by bits of the sensors that measure a target's height (all but 2D radars)
+        self._height_bits = np.bitwise_or.reduce(np.array(
+            [np.uint64(1) << np.uint64(i % 64) for i, k in enumerate(self.kinds)
+             if k != "radar2d"] or [np.uint64(0)], np.uint64))
         self.max_range = self.ingest.max_range
         self._out: list[dict[str, np.ndarray]] = []
         #: filtered states of confirmed and coasting tracks, kept for smoothing
@@ -276,29 +286,7 @@ class Tracker:
                 self._mark_hits(idx, fr, dj, s)
         elif ti.size:
             # exact gate: predict each candidate pair to its detection's time
-            dt = fr.time[di] - tr.t[ti]
-            xp, Pp, per_model = self._predict(ti, dt)
-            rv = fr.has_rv[di] & self._use_rv
-            cost = np.full(ti.size, np.inf)
-            at = np.zeros(ti.size, np.int64)     # each pair's row in its group's gate data
-            gated: dict[bool, tuple[np.ndarray, ...]] = {}
-            for use_rv in (False, True):
-                sel = np.flatnonzero(rv == use_rv)
-                if sel.size == 0:
-                    continue
-                model = self._models[(kind, use_rv and kind in (RADAR3D, RADAR2D))]
-                m = model.ndim_meas
-                z = fr.z[di[sel], :m]
-                R = model.covariance(fr.sigma[di[sel], :m])
-                zhat, H, S = filters.innovation(xp[sel], Pp[sel], model,
-                                                np.broadcast_to(site, (sel.size, 3)),
-                                                np.broadcast_to(rot, (sel.size, 3, 3)), R)
-                nu = model.residual(z, zhat)
-                d2 = filters.mahalanobis2(nu, S)
-                gate = self._gate[m]
-                cost[sel] = np.where(d2 <= gate, d2 - gate, np.inf)
-                at[sel] = np.arange(sel.size)
-                gated[use_rv] = (nu, H, S, R)   # kept for the update: formed once
+            cost, xp, Pp, rv, at, gated, per_model = self._exact_gate(tr, fr, kind, s, ti, di)
             ok = np.isfinite(cost)
             ti, di, cost, xp, Pp, rv, at = (ti[ok], di[ok], cost[ok], xp[ok], Pp[ok], rv[ok],
                                             at[ok])
@@ -342,7 +330,49 @@ class Tracker:
             new = fr.take(free)
             pos, cov, _ = self._detection_positions(new) if placed is None else \
                 (placed[0][free], placed[1][free], None)
+            if len(self.lost) and len(new):
+                rest = np.flatnonzero(~self._reacquire(new, kind, s, pos))
+                if rest.size < len(new):
+                    new, pos, cov = new.take(rest), pos[rest], cov[rest]
             self._initiate(new, kind, s, pos, cov)
+
+    def _exact_gate(self, tr: TrackTable, fr: DetectionBatch, kind: int, s: int,
+                    ti: np.ndarray, di: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+                               dict[bool, tuple[np.ndarray, ...]],
+                               tuple[np.ndarray, ...] | None]:
+        """Exact gate of pairs ``(ti, di)`` of tracks of ``tr`` and detections of ``fr``: each
+        track predicted to its detection's time, the chi-square test on the innovation.
+        Returns per pair the cost (``d² − gate``, +inf outside), the prediction, whether the
+        radial velocity is used and the row in its group's gate data ``gated`` (innovation,
+        H, S, R by use of the radial velocity, formed once for the update), and with an
+        IMM the mixed model-conditioned predictions."""
+        site = self.ingest.site[s]
+        rot = self.ingest.rot[s]
+        dt = fr.time[di] - tr.t[ti]
+        xp, Pp, per_model = self._predict(ti, dt, tr)
+        rv = fr.has_rv[di] & self._use_rv
+        cost = np.full(ti.size, np.inf)
+        at = np.zeros(ti.size, np.int64)     # each pair's row in its group's gate data
+        gated: dict[bool, tuple[np.ndarray, ...]] = {}
+        for use_rv in (False, True):
+            sel = np.flatnonzero(rv == use_rv)
+            if sel.size == 0:
+                continue
+            model = self._models[(kind, use_rv and kind in (RADAR3D, RADAR2D))]
+            m = model.ndim_meas
+            z = fr.z[di[sel], :m]
+            R = model.covariance(fr.sigma[di[sel], :m])
+            zhat, H, S = filters.innovation(xp[sel], Pp[sel], model,
+                                            np.broadcast_to(site, (sel.size, 3)),
+                                            np.broadcast_to(rot, (sel.size, 3, 3)), R)
+            nu = model.residual(z, zhat)
+            d2 = filters.mahalanobis2(nu, S)
+            gate = self._gate[m]
+            cost[sel] = np.where(d2 <= gate, d2 - gate, np.inf)
+            at[sel] = np.arange(sel.size)
+            gated[use_rv] = (nu, H, S, R)   # kept for the update: formed once
+        return cost, xp, Pp, rv, at, gated, per_model
 
     @staticmethod
     def _assign(ti: np.ndarray, di: np.ndarray, cost: np.ndarray, n: int, k: int,
@@ -376,11 +406,12 @@ class Tracker:
         # a coasting track that is seen again is confirmed again
         tr.status[idx[tr.status[idx] == COASTING]] = CONFIRMED
 
-    def _predict(self, ti: np.ndarray, dt: np.ndarray
+    def _predict(self, ti: np.ndarray, dt: np.ndarray, tr: TrackTable | None = None
                  ) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, ...] | None]:
-        """Tracks ``ti`` predicted by ``dt``: the (combined) mean and covariance, and with an
-        IMM the mixed model-conditioned predictions ``(xm, Pm, mu)`` the update needs."""
-        tr = self.tracks
+        """Tracks ``ti`` (of ``tr``, by default the live tracks) predicted by ``dt``: the
+        (combined) mean and covariance, and with an IMM the mixed model-conditioned
+        predictions ``(xm, Pm, mu)`` the update needs."""
+        tr = self.tracks if tr is None else tr
         if self.imm is None:
             assert self.motion is not None
             xp, Pp = self.motion.predict(tr.x[ti], tr.P[ti], dt)
@@ -601,6 +632,10 @@ class Tracker:
     def _manage(self, now: float, updated: np.ndarray) -> None:
         tr = self.tracks
         cfg = self.cfg
+        if self._lost_until.size and self._lost_until.min() < now:
+            keep = self._lost_until >= now
+            self.lost.keep(keep)
+            self._lost_until = self._lost_until[keep]
         if len(tr) == 0:
             return
         tent = tr.status == TENTATIVE
@@ -616,8 +651,8 @@ class Tracker:
         tr.status[coast] = COASTING
         P = tr.P
         sig = np.sqrt(np.maximum(np.maximum(P[:, 0, 0], P[:, 1, 1]), P[:, 2, 2]))
-        lost = (age > np.maximum(cfg.delete_after_s, cfg.delete_after_scans * revisit)) | \
-            (sig > cfg.max_position_sigma_m)
+        missed = age > np.maximum(cfg.delete_after_s, cfg.delete_after_scans * revisit)
+        lost = missed | (sig > cfg.max_position_sigma_m)
         gone = hopeless | lost
         emit = np.zeros(len(tr), bool)
         emit[updated] = True
@@ -628,8 +663,100 @@ class Tracker:
             dead = np.flatnonzero(gone & (tr.status != TENTATIVE))
             if dead.size:
                 self._emit(dead, status=DELETED)
+                if cfg.reacquire:
+                    # deleted for missed updates (not for a prediction grown useless)
+                    pool = dead[missed[dead] & (sig[dead] <= cfg.max_position_sigma_m)]
+                    if pool.size:
+                        self.lost.append(self._height_prior(tr.take(pool)))
+                        self._lost_until = np.concatenate([self._lost_until, now + np.maximum(
+                            cfg.reacquire_s, cfg.reacquire_scans * revisit[pool])])
             self.stats.deleted += int(gone.sum())
             tr.keep(~gone)
+
+    def _height_prior(self, lost: TrackTable) -> TrackTable:
+        """``lost`` with the height of each track no height-measuring sensor has seen (2D
+        radars alone) set back to the prior of a new track from a 2D plot of its last
+        sensor: ``init_height_above_sensor_m`` above it (``init_height_sigma_m``), no
+        vertical speed (``init_vertical_speed_sigma_mps``), uncorrelated with the rest.
+        Such a height is the prior plus whatever the slant ranges let it drift to; a
+        track kept for re-acquisition must not bring a drifted height back with it."""
+        flat = np.flatnonzero((lost.seen_by & self._height_bits) == 0)
+        if flat.size == 0:
+            return lost
+        cfg = self.cfg
+        s = lost.last_sensor[flat]
+        site, rot = self.ingest.site[s], self.ingest.rot[s]
+        local = np.einsum("kij,kj->ki", rot, lost.x[flat, :3] - site)
+        local[:, 2] = cfg.init_height_above_sensor_m
+        up = (site + np.einsum("kji,kj->ki", rot, local))[:, 2]
+        var = {2: cfg.init_height_sigma_m ** 2, 5: cfg.init_vertical_speed_sigma_mps ** 2}
+
+        def reset(x: np.ndarray, P: np.ndarray) -> None:
+            x[..., 2] = up.reshape((-1,) + (1,) * (x.ndim - 2))
+            x[..., 5] = 0.0
+            for i, v in var.items():
+                P[..., i, :] = 0.0
+                P[..., :, i] = 0.0
+                P[..., i, i] = v
+
+        x, P = lost.x[flat], lost.P[flat]
+        reset(x, P)
+        lost.x[flat], lost.P[flat] = x, P
+        if self.imm is not None:
+            xm, Pm = lost.xm[flat], lost.Pm[flat]
+            reset(xm, Pm)
+            lost.xm[flat], lost.Pm[flat] = xm, Pm
+            lost.x[flat], lost.P[flat] = self.imm.combine(xm, Pm, lost.mu[flat])
+        return lost
+
+    def _reacquire(self, fr: DetectionBatch, kind: int, s: int, pos: np.ndarray) -> np.ndarray:
+        """Bring lost tracks back with the detections of ``fr`` (radar plots or position
+        reports no live track explains, placed at ``pos``): a pair is eligible if the
+        detection falls in the chi-square gate of the lost track predicted to its time
+        (position, and the radial velocity when the plot has one) and within
+        ``reacquire_max_m`` of the prediction horizontally; GNN among the eligible pairs.
+        A chosen track is updated with its detection, confirmed and returned to the live
+        tracks under its old id.  Returns which detections were used."""
+        cfg = self.cfg
+        lost = self.lost
+        used = np.zeros(len(fr), bool)
+        # coarse: the last position, widened by the path the track's speed covers since
+        t_ref = 0.5 * float(fr.time.min() + fr.time.max())
+        spread = 0.5 * float(np.ptp(fr.time))
+        speed = np.linalg.norm(lost.x[:, 3:5], axis=1)
+        reach = cfg.reacquire_max_m + speed * (np.abs(t_ref - lost.t) + spread) + 1.0
+        tree = cKDTree(pos[:, :2])
+        hits = tree.query_ball_point(lost.x[:, :2], reach, return_sorted=False)
+        counts = np.fromiter((len(h) for h in hits), dtype=np.int64, count=len(hits))
+        if counts.sum() == 0:
+            return used
+        li = np.repeat(np.arange(len(lost)), counts)
+        di = np.fromiter((j for h in hits for j in h), dtype=np.int64, count=int(counts.sum()))
+        cost, xp, Pp, rv, at, gated, per_model = self._exact_gate(lost, fr, kind, s, li, di)
+        # bounded: a lost track's prediction grows with time; a plot far off is not its own
+        far = np.hypot(*(xp[:, :2] - pos[di, :2]).T) > cfg.reacquire_max_m
+        cost[far] = np.inf
+        ok = np.flatnonzero(np.isfinite(cost))
+        if ok.size == 0:
+            return used
+        chosen, _ = gnn_assign(li[ok], di[ok], cost[ok], len(lost), len(fr))
+        ch = ok[chosen]
+        back = li[ch]
+        n = len(self.tracks)
+        k = back.size
+        self.tracks.append(lost.take(back))
+        rows = np.arange(n, n + k)
+        self._apply(fr, kind, s, rows, di[ch], xp[ch], Pp[ch], rv[ch], at[ch], gated,
+                    None if per_model is None else tuple(a[ch] for a in per_model))
+        self.tracks.status[rows] = CONFIRMED
+        self.stats.reacquired += k
+        self._emit(rows)
+        gone = np.ones(len(lost), bool)
+        gone[back] = False
+        self.lost.keep(gone)
+        self._lost_until = self._lost_until[gone]
+        used[di[ch]] = True
+        return used
 
     def _beam(self, fr: DetectionBatch, s: int) -> tuple[float, float, float, float]:
         """The beam of radar ``s`` in frame ``fr``, ``(t_r, az_r, t_prev, period)``, for

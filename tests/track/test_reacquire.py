@@ -1,0 +1,171 @@
+"""Re-acquisition: a confirmed track deleted for missed updates is kept lost for a while,
+and a plot no live track explains that is consistent with its prediction brings it back,
+confirmed at once, under its old id."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from skyfence.sim.engine import Simulation
+from skyfence.track.config import TrackerConfig
+from skyfence.track.replay import feed
+from skyfence.track.tracker import Tracker
+
+from ..conftest import run_all
+from .test_tracker import RADAR, flight
+
+ON = {"reacquire": True, "reacquire_s": 60.0, "reacquire_scans": 0.0}
+
+
+def _run(sc, det, cfg: TrackerConfig, numpy_path: bool = False):  # type: ignore[no-untyped-def]
+    tracker = Tracker(sc.deployment, cfg)
+    if numpy_path:
+        tracker._fast = False          # the numpy gate and update for every frame
+    outs = [upd for upd, _, _ in feed(tracker, det)]
+    return {k: np.concatenate([o[k] for o in outs]) for k in outs[0]}, tracker
+
+
+def _gap(det: dict[str, np.ndarray], lo: float, hi: float, target: int | None = None
+         ) -> dict[str, np.ndarray]:
+    """The detections without those of a target (all targets: None) in (t0 + lo, t0 + hi)."""
+    t0 = det["time"].min()
+    who = det["truth_id"] >= 0 if target is None else det["truth_id"] == target
+    drop = (det["time"] > t0 + lo) & (det["time"] < t0 + hi) & who
+    return {k: v[~drop] for k, v in det.items()}
+
+
+@pytest.fixture
+def one_target(scenario_file):  # type: ignore[no-untyped-def]
+    body = RADAR.format(id="r1", lat=54.60, lon=25.60, clutter=20.0)
+    body += flight("g", (54.65, 25.50), (54.70, 25.75), 400)
+    sc = scenario_file(body, duration=300)
+    _, det = run_all(Simulation(sc))
+    return sc, det
+
+
+@pytest.mark.parametrize("cfg", [{}, {"motion": "imm"}, {"filter": "ukf"}],
+                         ids=["cv-kernels", "imm", "cv-ukf"])
+def test_a_track_lost_in_a_gap_comes_back_under_its_old_id(one_target, cfg) -> None:  # type: ignore[no-untyped-def]
+    sc, det = one_target
+    det = _gap(det, 100.0, 130.0)       # 30 s without the target: deleted after 12 s
+    t0 = det["time"].min()
+    back = det["time"][(det["truth_id"] >= 0) & (det["time"] > t0 + 100)].min()
+    with_, tracker = _run(sc, det, TrackerConfig(**cfg, **ON))
+    without, _ = _run(sc, det, TrackerConfig(**cfg))
+    for tracks, n_ids in ((with_, 1), (without, 2)):
+        conf = tracks["status"] == "confirmed"
+        assert np.unique(tracks["track_id"][conf]).size == n_ids
+    # deleted during the gap, then confirmed again at the first plot after it
+    deleted = with_["status"] == "deleted"
+    assert with_["time"][deleted].min() < back
+    conf = with_["status"] == "confirmed"
+    assert np.isclose(with_["time"][conf & (with_["time"] >= back)].min(), back)
+    assert tracker.stats.reacquired == 1
+    # without re-acquisition the new track waits for 3 hits
+    conf = without["status"] == "confirmed"
+    assert without["time"][conf & (without["time"] >= back)].min() >= back + 2.0
+
+
+def test_the_kernel_and_numpy_paths_reacquire_alike(one_target) -> None:  # type: ignore[no-untyped-def]
+    sc, det = one_target
+    det = _gap(det, 100.0, 130.0)
+    a, ta = _run(sc, det, TrackerConfig(**ON))
+    b, tb = _run(sc, det, TrackerConfig(**ON), numpy_path=True)
+    assert ta.stats.reacquired == tb.stats.reacquired == 1
+    np.testing.assert_array_equal(a["track_id"], b["track_id"])
+    for col in ("time", "lat_deg", "lon_deg", "alt_m", "vel_east_mps", "sigma_east_m"):
+        np.testing.assert_allclose(a[col], b[col], rtol=1e-9, atol=1e-9)
+
+
+def test_the_lost_pool_expires(one_target) -> None:  # type: ignore[no-untyped-def]
+    sc, det = one_target
+    det = _gap(det, 100.0, 140.0)      # deleted about 12 s into the gap
+    for keep_s, n_ids in ((60.0, 1), (10.0, 2)):
+        cfg = TrackerConfig(**{**ON, "reacquire_s": keep_s})
+        tracks, tracker = _run(sc, det, cfg)
+        conf = tracks["status"] == "confirmed"
+        assert np.unique(tracks["track_id"][conf]).size == n_ids
+        assert tracker.stats.reacquired == 2 - n_ids
+        # the final flush (an hour after the end) deleted the track into the pool; an hour
+        # after that it is gone
+        assert len(tracker.lost) == 1
+        tracker.flush(float(det["time"].max()) + 7200.0)
+        assert len(tracker.lost) == 0
+
+
+@pytest.mark.parametrize("motion", ["cv", "imm"])
+def test_another_target_on_the_lost_tracks_path_does_not_take_its_id(scenario_file,
+                                                                    motion) -> None:  # type: ignore[no-untyped-def]
+    """A flies east and is lost; B, first seen where A is predicted to be but flying west
+    (its radial velocity 70 m/s from A's, seven sigmas of A's velocity predicted 30 s),
+    starts its own track.  Without the radial velocity the position alone cannot tell
+    them apart and B takes A's id."""
+    body = RADAR.format(id="r1", lat=54.60, lon=25.45, clutter=0.0)
+    # the same speed from 6.4 km west and 6.4 km east of (54.66 N, 25.60 E): they meet
+    body += flight("a", (54.66, 25.50), (54.66, 25.80), 400)
+    body += flight("b", (54.66, 25.70), (54.66, 25.40), 400)
+    # C, far off, keeps the radar's frames coming while A and B are unseen
+    body += flight("c", (54.52, 25.30), (54.52, 25.60), 400)
+    sc = scenario_file(body, duration=240)
+    truth, det = run_all(Simulation(sc))
+    a_id, b_id = (int(truth["truth_id"][truth["name"] == n][0]) for n in ("a", "b"))
+    on = {i: truth["truth_id"] == i for i in (a_id, b_id)}
+    t_cross = truth["time"][on[b_id]][np.argmin(np.abs(truth["lon_deg"][on[b_id]] - 25.60))]
+    at = {i: on[i] & (truth["time"] == t_cross) for i in (a_id, b_id)}
+    sep = np.hypot((truth["lat_deg"][at[a_id]] - truth["lat_deg"][at[b_id]]) * 111e3,
+                   (truth["lon_deg"][at[a_id]] - truth["lon_deg"][at[b_id]]) * 64e3)
+    assert sep < 300.0           # the scene is as meant: they meet
+    t0 = det["time"].min()
+    # A unseen from 30 s before the meeting on; B unseen until 2 s before it
+    det = _gap(det, t_cross - t0 - 30.0, 1e9, a_id)
+    det = _gap(det, -1.0, t_cross - t0 - 2.0, b_id)
+    first_b = det["time"][det["truth_id"] == b_id].min()
+    a_track = None
+    for rv in (True, False):
+        tracks, tracker = _run(sc, det, TrackerConfig(motion=motion, use_radial_velocity=rv,
+                                                      **ON))
+        conf = tracks["status"] == "confirmed"
+        if a_track is None:          # A's track: the one confirmed before B was seen
+            a_track = tracks["track_id"][conf & (tracks["time"] < first_b - 40)
+                                         & (np.abs(tracks["lat_deg"] - 54.66) < 0.01)][0]
+        a_after = conf & (tracks["track_id"] == a_track) & (tracks["time"] >= first_b)
+        # with the radial velocity B starts its own track; without it, B's first plot
+        # brings A's track back (and the next ones, flying the other way, leave it)
+        assert tracker.stats.reacquired == int(not rv)
+        assert a_after.any() == (not rv)
+        assert np.unique(tracks["track_id"][conf]).size == 3
+
+
+def test_a_lost_2d_radar_track_gets_the_height_prior_back(scenario_file) -> None:  # type: ignore[no-untyped-def]
+    """A track only 2D radars saw has no measured height: in the lost pool its height is
+    the prior of a new 2D track again; a track a 3D radar saw keeps its own."""
+    body = RADAR.format(id="r3", lat=54.60, lon=25.60, clutter=0.0)
+    body += RADAR.format(id="r2", lat=54.70, lon=25.90, clutter=0.0).replace(
+        'kind = "radar3d"', 'kind = "radar2d"')
+    sc = scenario_file(body, duration=10)
+    cfg = TrackerConfig(reacquire=True)
+    tracker = Tracker(sc.deployment, cfg)
+    tab = tracker.tracks
+    s2 = [s.id for s in sc.deployment.sensor].index("r2")
+    s3 = 1 - s2
+    tab.append(type(tab)(
+        np.array([1, 2]), np.array([[5e3, 8e3, 6e3, 10.0, 0.0, 3.0]] * 2),
+        np.tile(np.diag([50.0, 50.0, 300.0, 5.0, 5.0, 2.0]) ** 2, (2, 1, 1)), np.zeros(2),
+        np.ones(2, np.int8), np.zeros(2), np.zeros(2), np.full(2, 9), np.full(2, 9),
+        np.array([s2, s3]), np.array([1 << s2, (1 << s2) | (1 << s3)], np.uint64),
+        np.full(2, np.nan), np.full(2, -1), np.empty((2, 0)), np.empty((2, 0, 6)),
+        np.empty((2, 0, 6, 6))))
+    tracker.flush(100.0)                 # both deleted for missed updates, both lost
+    lost = tracker.lost
+    assert list(lost.id) == [1, 2]
+    site, rot = tracker.ingest.site[s2], tracker.ingest.rot[s2]
+    above = (rot @ (lost.x[0, :3] - site))[2]
+    # (the tracking frame's up is tilted from the radar's by a few hundredths of a degree)
+    assert abs(above - cfg.init_height_above_sensor_m) < 1.0
+    assert lost.x[0, 5] == 0.0
+    assert np.isclose(lost.P[0, 2, 2], cfg.init_height_sigma_m ** 2)
+    assert np.isclose(lost.P[0, 5, 5], cfg.init_vertical_speed_sigma_mps ** 2)
+    assert lost.P[0, 2, 0] == lost.P[0, 0, 2] == 0.0
+    np.testing.assert_array_equal(lost.x[0, [0, 1, 3, 4]], [5e3, 8e3, 10.0, 0.0])
+    np.testing.assert_array_equal(lost.x[1], [5e3, 8e3, 6e3, 10.0, 0.0, 3.0])
