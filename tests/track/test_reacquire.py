@@ -52,7 +52,7 @@ def test_a_track_lost_in_a_gap_comes_back_under_its_old_id(one_target, cfg) -> N
     t0 = det["time"].min()
     back = det["time"][(det["truth_id"] >= 0) & (det["time"] > t0 + 100)].min()
     with_, tracker = _run(sc, det, TrackerConfig(**cfg, **ON))
-    without, _ = _run(sc, det, TrackerConfig(**cfg))
+    without, _ = _run(sc, det, TrackerConfig(**cfg, reacquire=False))
     for tracks, n_ids in ((with_, 1), (without, 2)):
         conf = tracks["status"] == "confirmed"
         assert np.unique(tracks["track_id"][conf]).size == n_ids

@@ -75,7 +75,7 @@ class TrackerConfig(BaseModel):
     #: explains and that falls in the chi-square gate of a lost track predicted to its time
     #: (and within reacquire_max_m of it horizontally) brings that track back, confirmed at
     #: once under its old id (GNN when several compete)
-    reacquire: bool = False
+    reacquire: bool = True
     reacquire_s: Annotated[float, Field(ge=0)] = 30.0
     reacquire_scans: Annotated[float, Field(ge=0)] = 4.0
     reacquire_max_m: Pos = 500.0
