@@ -362,3 +362,34 @@ def test_a_slow_radar_keeps_its_track_through_a_missed_scan(scenario_file) -> No
         # confirmed at the third scan (3 of 5): the coarse gate lets a new track's plot of
         # the next scan through, and the radar's looks are counted once per scan
         assert tracks["time"][conf].min() - det["time"][target].min() < 2 * 8.0 + 1.0
+
+
+@pytest.mark.parametrize("motion_name", ["cv", "imm"])
+def test_a_track_only_2d_radars_saw_holds_the_assumed_height(scenario_file,
+                                                             motion_name: str) -> None:
+    """With hold_2d_height every confirmed row of a 2D-radar-only track is at the assumed
+    height above the radar, with no vertical speed (a 2D tracker at an assumed height);
+    without it the slant ranges move the height off the prior."""
+    body = RADAR.format(id="r2", lat=54.60, lon=25.60, clutter=0.0).replace(
+        'kind = "radar3d"', 'kind = "radar2d"').replace("scan_period_s = 1.0",
+                                                        "scan_period_s = 4.0")
+    body += flight("g", (54.70, 25.45), (54.72, 25.85), 900)
+    sc = scenario_file(body, duration=240)
+    out = {}
+    for hold in (True, False):
+        cfg = TrackerConfig(motion=motion_name, hold_2d_height=hold)
+        _, tracks, tracker = track_run(sc, cfg)
+        conf = tracks["status"].astype(str) == "confirmed"
+        assert conf.sum() > 20
+        site = sc.deployment.sensor[0]
+        out[hold] = (tracks["alt_m"][conf] - site.alt_m, tracks["vel_up_mps"][conf])
+    above, climb = out[True]
+    # the tracking frame is the radar's own here: the assumed height to the millimetre
+    # (the geodetic conversion of a point 10-20 km away adds its curvature drop)
+    drop = 20e3 ** 2 / (2 * 6.371e6)
+    assert np.all(np.abs(above - TrackerConfig().init_height_above_sensor_m) < drop + 1.0)
+    # no vertical speed in the tracking frame: in the local up at the track, only the
+    # horizontal speed times the tilt between the two (hundredths of a degree)
+    assert np.all(np.abs(climb) < 0.1)
+    above_free, _ = out[False]
+    assert np.max(np.abs(above_free - TrackerConfig().init_height_above_sensor_m)) > 50.0

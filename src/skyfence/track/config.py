@@ -86,6 +86,11 @@ class TrackerConfig(BaseModel):
     #: radar with this 1-sigma, m
     init_height_above_sensor_m: float = 400.0
     init_height_sigma_m: Pos = 800.0
+    #: a track that only 2D radars have seen keeps that height (and no vertical speed)
+    #: after every update, as a 2D tracker at an assumed height does: slant ranges alone
+    #: let its height drift kilometres away (below ground, too), and the drift moves its
+    #: ground position by up to a kilometre at long range
+    hold_2d_height: bool = True
     #: detections older than the newest by more than this are refused, s
     max_age_s: Pos = 600.0
     #: detections from more than this in the future of the wall clock are refused, s

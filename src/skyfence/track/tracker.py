@@ -320,7 +320,10 @@ class Tracker:
             tr.looks[:n] += kernels.radar_looks(
                 tr.x[:n], tr.t[:n], t_ref, site, rot, float(self.max_range[s]),
                 tr.seen_by[:n], 1 << (s % 64), None if kind == POSITION else self._beam(fr, s))
-        self._manage(float(fr.time.max()), np.concatenate([ti[chosen], jpda_updated]))
+        updated = np.concatenate([ti[chosen], jpda_updated])
+        if kind == RADAR2D and self.cfg.hold_2d_height and updated.size:
+            self._reset_height(self.tracks, updated)
+        self._manage(float(fr.time.max()), updated)
         if kind in (BEARING, BEARING_ELEV):
             free = fr.take(np.flatnonzero(~gated_dets))
             self._bearings = free if self._bearings is None else \
@@ -676,17 +679,25 @@ class Tracker:
     def _height_prior(self, lost: TrackTable) -> TrackTable:
         """``lost`` with the height of each track no height-measuring sensor has seen (2D
         radars alone) set back to the prior of a new track from a 2D plot of its last
-        sensor: ``init_height_above_sensor_m`` above it (``init_height_sigma_m``), no
-        vertical speed (``init_vertical_speed_sigma_mps``), uncorrelated with the rest.
-        Such a height is the prior plus whatever the slant ranges let it drift to; a
-        track kept for re-acquisition must not bring a drifted height back with it."""
-        flat = np.flatnonzero((lost.seen_by & self._height_bits) == 0)
+        sensor (:meth:`_reset_height`): a track kept for re-acquisition must not bring a
+        drifted height back with it."""
+        self._reset_height(lost, np.arange(len(lost)))
+        return lost
+
+    def _reset_height(self, tab: TrackTable, rows: np.ndarray) -> None:
+        """In place: the tracks among ``rows`` of ``tab`` that no height-measuring sensor
+        has seen (2D radars alone) get the height prior of a new track from a 2D plot of
+        their last sensor: ``init_height_above_sensor_m`` above it
+        (``init_height_sigma_m``), no vertical speed (``init_vertical_speed_sigma_mps``),
+        uncorrelated with the rest.  Such a height is the prior plus whatever the slant
+        ranges let it drift to."""
+        flat = rows[(tab.seen_by[rows] & self._height_bits) == 0]
         if flat.size == 0:
-            return lost
+            return
         cfg = self.cfg
-        s = lost.last_sensor[flat]
+        s = tab.last_sensor[flat]
         site, rot = self.ingest.site[s], self.ingest.rot[s]
-        local = np.einsum("kij,kj->ki", rot, lost.x[flat, :3] - site)
+        local = np.einsum("kij,kj->ki", rot, tab.x[flat, :3] - site)
         local[:, 2] = cfg.init_height_above_sensor_m
         up = (site + np.einsum("kji,kj->ki", rot, local))[:, 2]
         var = {2: cfg.init_height_sigma_m ** 2, 5: cfg.init_vertical_speed_sigma_mps ** 2}
@@ -699,15 +710,14 @@ class Tracker:
                 P[..., :, i] = 0.0
                 P[..., i, i] = v
 
-        x, P = lost.x[flat], lost.P[flat]
+        x, P = tab.x[flat], tab.P[flat]
         reset(x, P)
-        lost.x[flat], lost.P[flat] = x, P
+        tab.x[flat], tab.P[flat] = x, P
         if self.imm is not None:
-            xm, Pm = lost.xm[flat], lost.Pm[flat]
+            xm, Pm = tab.xm[flat], tab.Pm[flat]
             reset(xm, Pm)
-            lost.xm[flat], lost.Pm[flat] = xm, Pm
-            lost.x[flat], lost.P[flat] = self.imm.combine(xm, Pm, lost.mu[flat])
-        return lost
+            tab.xm[flat], tab.Pm[flat] = xm, Pm
+            tab.x[flat], tab.P[flat] = self.imm.combine(xm, Pm, tab.mu[flat])
 
     def _reacquire(self, fr: DetectionBatch, kind: int, s: int, pos: np.ndarray) -> np.ndarray:
         """Bring lost tracks back with the detections of ``fr`` (radar plots or position
