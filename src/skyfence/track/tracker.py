@@ -20,6 +20,7 @@ frame is gated, assigned and applied in turn:
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -358,14 +359,9 @@ class Tracker:
         cost = np.full(ti.size, np.inf)
         at = np.zeros(ti.size, np.int64)     # each pair's row in its group's gate data
         gated: dict[bool, tuple[np.ndarray, ...]] = {}
-        for use_rv in (False, True):
-            sel = np.flatnonzero(rv == use_rv)
-            if sel.size == 0:
-                continue
-            model = self._models[(kind, use_rv and kind in (RADAR3D, RADAR2D))]
+        for use_rv, sel, model, R in self._rv_groups(fr, kind, di, rv):
             m = model.ndim_meas
             z = fr.z[di[sel], :m]
-            R = model.covariance(fr.sigma[di[sel], :m])
             zhat, H, S = filters.innovation(xp[sel], Pp[sel], model,
                                             np.broadcast_to(site, (sel.size, 3)),
                                             np.broadcast_to(rot, (sel.size, 3, 3)), R)
@@ -508,6 +504,17 @@ class Tracker:
                                                  model.covariance(sig3))
         return pos, cov, np.sqrt(np.trace(cov, axis1=1, axis2=2))
 
+    def _rv_groups(self, fr: DetectionBatch, kind: int, di: np.ndarray, rv: np.ndarray
+                   ) -> Iterator[tuple[bool, np.ndarray, measurement.MeasurementModel, np.ndarray]]:
+        """The pairs (detections ``di``) split by whether their radial velocity is used:
+        ``(use_rv, rows, measurement model, R)`` for each non-empty group."""
+        for use_rv in (False, True):
+            sel = np.flatnonzero(rv == use_rv)
+            if sel.size == 0:
+                continue
+            model = self._models[(kind, use_rv and kind in (RADAR3D, RADAR2D))]
+            yield use_rv, sel, model, model.covariance(fr.sigma[di[sel], :model.ndim_meas])
+
     def _apply(self, fr: DetectionBatch, kind: int, s: int, ti: np.ndarray, di: np.ndarray,
                xp: np.ndarray, Pp: np.ndarray, rv: np.ndarray, at: np.ndarray,
                gated: dict[bool, tuple[np.ndarray, ...]],
@@ -515,13 +522,8 @@ class Tracker:
         tr = self.tracks
         site = self.ingest.site[s]
         rot = self.ingest.rot[s]
-        for use_rv in (False, True):
-            sel = np.flatnonzero(rv == use_rv)
-            if sel.size == 0:
-                continue
-            model = self._models[(kind, use_rv and kind in (RADAR3D, RADAR2D))]
+        for use_rv, sel, model, R in self._rv_groups(fr, kind, di, rv):
             m = model.ndim_meas
-            R = model.covariance(fr.sigma[di[sel], :m])
             t_det = fr.time[di[sel]]
             late = t_det < tr.t[ti[sel]]
             sites = np.broadcast_to(site, (sel.size, 3))
