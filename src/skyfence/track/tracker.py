@@ -637,10 +637,7 @@ class Tracker:
     def _manage(self, now: float, updated: np.ndarray) -> None:
         tr = self.tracks
         cfg = self.cfg
-        if self._lost_until.size and self._lost_until.min() < now:
-            keep = self._lost_until >= now
-            self.lost.keep(keep)
-            self._lost_until = self._lost_until[keep]
+        self._expire_lost(now)
         if len(tr) == 0:
             return
         tent = tr.status == TENTATIVE
@@ -666,17 +663,32 @@ class Tracker:
             self._emit(np.flatnonzero(emit & ~gone))
         if gone.any():
             dead = np.flatnonzero(gone & (tr.status != TENTATIVE))
-            if dead.size:
-                self._emit(dead, status=DELETED)
-                if cfg.reacquire:
-                    # deleted for missed updates (not for a prediction grown useless)
-                    pool = dead[missed[dead] & (sig[dead] <= cfg.max_position_sigma_m)]
-                    if pool.size:
-                        self.lost.append(self._height_prior(tr.take(pool)))
-                        self._lost_until = np.concatenate([self._lost_until, now + np.maximum(
-                            cfg.reacquire_s, cfg.reacquire_scans * revisit[pool])])
+            pool = np.empty(0, np.int64)
+            if dead.size and cfg.reacquire:
+                # deleted for missed updates (not for a prediction grown useless); the
+                # window runs from when the track was missed, not from now (a flush)
+                pool = dead[missed[dead] & (sig[dead] <= cfg.max_position_sigma_m)]
+                if pool.size:
+                    t_missed = tr.t_update[pool] + np.maximum(
+                        cfg.delete_after_s, cfg.delete_after_scans * revisit[pool])
+                    self.lost.append(self._height_prior(tr.take(pool)))
+                    self._lost_until = np.concatenate([self._lost_until, t_missed + np.maximum(
+                        cfg.reacquire_s, cfg.reacquire_scans * revisit[pool])])
+            # a track in the lost pool is not deleted yet: it may come back under its id,
+            # and every stage downstream would forget it on a deleted row
+            self._emit(np.setdiff1d(dead, pool), status=DELETED)
             self.stats.deleted += int(gone.sum())
             tr.keep(~gone)
+            self._expire_lost(now)
+
+    def _expire_lost(self, now: float) -> None:
+        """Lost tracks whose re-acquisition window ended before ``now`` are deleted for
+        good: their ``deleted`` row (at their last state) is emitted now."""
+        if self._lost_until.size and self._lost_until.min() < now:
+            keep = self._lost_until >= now
+            self._emit(np.flatnonzero(~keep), status=DELETED, tab=self.lost)
+            self.lost.keep(keep)
+            self._lost_until = self._lost_until[keep]
 
     def _height_prior(self, lost: TrackTable) -> TrackTable:
         """``lost`` with the height of each track no height-measuring sensor has seen (2D
@@ -902,10 +914,12 @@ class Tracker:
         self._bearings = buf.take(np.flatnonzero(keep))
 
     # ------------------------------------------------------------------------ output
-    def _emit(self, idx: np.ndarray, status: int | None = None) -> None:
-        """Record the current state of tracks ``idx`` (converted later, in one batch; the
-        index arrays ``idx`` select are copies)."""
-        tr = self.tracks
+    def _emit(self, idx: np.ndarray, status: int | None = None,
+              tab: TrackTable | None = None) -> None:
+        """Record the current state of tracks ``idx`` of ``tab`` (default the live
+        tracks; converted later, in one batch; the index arrays ``idx`` select are
+        copies)."""
+        tr = self.tracks if tab is None else tab
         if idx.size == 0:
             return
         rec = {
