@@ -52,8 +52,9 @@ from skyfence.classify.identity import (
     SpoofDetector,
     apply_cooperative,
     hint_kinds,
+    local_offset,
 )
-from skyfence.classify.memory import ClassMemory
+from skyfence.classify.memory import ClassMemory, insert_sorted, locate
 from skyfence.classify.model import ClassifierParams, load_params
 from skyfence.errors import DataError
 from skyfence.model.schema import CLASS_PROB_COLUMNS, CLASSIFY_CLASSES
@@ -73,8 +74,6 @@ N_FEATURES = len(FEATURE_NAMES)
 
 #: smallest class likelihood whose logarithm enters a track's memory
 _MIN_LIKELIHOOD = 1e-12
-
-_EARTH_R = 6_371_008.8  # mean radius, m (local offsets from a radar site)
 
 _FLOAT_COLUMNS = ("time", "lat_deg", "lon_deg", "alt_m", "vel_east_mps", "vel_north_mps",
                   "vel_up_mps", "sigma_east_m", "sigma_north_m", "sigma_up_m", "rcs_dbsm")
@@ -133,9 +132,7 @@ class _Store:
 
     def slots(self, ids: np.ndarray) -> np.ndarray:
         """Slots of ``ids`` (distinct), adding new tracks first."""
-        pos = np.searchsorted(self.id, ids)
-        found = (pos < self.id.size) & (self.id[np.minimum(pos, max(self.id.size - 1, 0))]
-                                        == ids) if self.id.size else np.zeros(ids.size, bool)
+        pos, found = locate(self.id, ids)
         if not found.all():
             new = ids[~found]
             k = new.size
@@ -145,8 +142,7 @@ class _Store:
                 "coop_code": np.full(k, -1, np.int64), "coop_kind": np.zeros(k, np.int8),
                 "n_radar": np.zeros(k, np.int64), "spoofed": np.zeros(k, bool),
             }
-            allid = np.concatenate([self.id, new])
-            order = np.argsort(allid, kind="stable")
+            _, order = insert_sorted(self.id, new)
             for f in self._FIELDS:
                 setattr(self, f, np.concatenate([getattr(self, f), fresh[f]])[order])
             pos = np.searchsorted(self.id, ids)
@@ -154,10 +150,8 @@ class _Store:
 
     def find(self, ids: np.ndarray) -> np.ndarray:
         """Slots of ``ids``, -1 where unknown."""
-        if self.id.size == 0:
-            return np.full(ids.size, -1, np.int64)
-        pos = np.minimum(np.searchsorted(self.id, ids), self.id.size - 1)
-        return np.where(self.id[pos] == ids, pos, -1)
+        pos, found = locate(self.id, ids)
+        return np.where(found, pos, -1)
 
     def keep(self, mask: np.ndarray) -> None:
         for f in self._FIELDS:
@@ -404,9 +398,7 @@ class TrackEvidence:
         if rows.size == 0:
             return out
         s = self._sites[site]
-        lat = g["lat_deg"][rows]
-        de = np.radians(g["lon_deg"][rows] - s[:, 1]) * np.cos(np.radians(lat)) * _EARTH_R
-        dn = np.radians(lat - s[:, 0]) * _EARTH_R
+        de, dn = local_offset(g["lat_deg"][rows], g["lon_deg"][rows], s[:, 0], s[:, 1])
         du = g["alt_m"][rows] - s[:, 2]
         rng = np.sqrt(de * de + dn * dn + du * du)
         v = (g["vel_east_mps"][rows] * de + g["vel_north_mps"][rows] * dn
@@ -615,8 +607,8 @@ class Classifier:
         Each confirmed track with ``prior_min_updates`` updates or more (a young
         track's likelihoods are too alike to tell classes apart, and EM would spread
         weight onto whatever class they resemble) contributes its latest likelihood
-        vector (the model's posterior under its balanced training prior, cooperative
-        identities applied);
+        vector (the model's posterior under its balanced training prior, through the
+        track's memory, cooperative identities applied);
         tracks that ended contribute their last responsibilities as soft counts that
         fade with the time constant ``prior_memory_s``; the anchor prior weighs as
         ``prior_strength_tracks`` tracks.  A few EM iterations per step.
@@ -637,15 +629,10 @@ class Classifier:
             last[:-1] = tid[order][1:] != tid[order][:-1]
             sel = order[last]
             ids, lk = tid[sel], lk[sel]
-            pos = np.searchsorted(self._live_ids, ids)
-            known = (pos < self._live_ids.size) & \
-                (self._live_ids[np.minimum(pos, max(self._live_ids.size - 1, 0))] == ids) \
-                if self._live_ids.size else np.zeros(ids.size, bool)
+            pos, known = locate(self._live_ids, ids)
             self._live_lk[pos[known]] = lk[known]
             if (~known).any():
-                allid = np.concatenate([self._live_ids, ids[~known]])
-                o = np.argsort(allid, kind="stable")
-                self._live_ids = allid[o]
+                self._live_ids, o = insert_sorted(self._live_ids, ids[~known])
                 self._live_lk = np.concatenate([self._live_lk, lk[~known]])[o]
         # decay the ended tracks' counts, then move the newly ended ones there
         if np.isfinite(self._hist_t) and now > self._hist_t:

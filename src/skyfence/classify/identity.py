@@ -72,6 +72,7 @@ __all__ = [
     "SpoofDetector",
     "apply_cooperative",
     "hint_kinds",
+    "local_offset",
 ]
 
 #: cooperative kinds of a track's identity
@@ -198,9 +199,10 @@ class _Serials:
             self.lon = np.concatenate([self.lon, np.full(k, np.nan)])
 
 
-def _local_offset(lat_a: np.ndarray, lon_a: np.ndarray, lat_b: np.ndarray,
+def local_offset(lat_a: np.ndarray, lon_a: np.ndarray, lat_b: np.ndarray,
                   lon_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """East and north metres from b to a (local flat earth; fine over a few km)."""
+    """East and north metres from b to a (local flat earth: a few metres off per ten
+    kilometres)."""
     de = np.radians(lon_a - lon_b) * np.cos(np.radians(lat_a)) * _EARTH_R
     dn = np.radians(lat_a - lat_b) * _EARTH_R
     return de, dn
@@ -261,7 +263,7 @@ class SpoofDetector:
         lat_b = b_state[None, :, 0] + np.degrees(b_state[None, :, 3] * dt / _EARTH_R)
         lon_b = b_state[None, :, 1] + np.degrees(
             b_state[None, :, 2] * dt / (_EARTH_R * np.cos(np.radians(b_state[None, :, 0]))))
-        de, dn = _local_offset(a_state[:, None, 0], a_state[:, None, 1], lat_b, lon_b)
+        de, dn = local_offset(a_state[:, None, 0], a_state[:, None, 1], lat_b, lon_b)
         near = recent & (np.hypot(de, dn) <= c.max_offset_m)
         ia, ib = np.nonzero(near)
         if ia.size == 0:
@@ -343,7 +345,7 @@ class SpoofDetector:
         p_time = np.where(first, S.time[code], np.roll(time, 1))
         p_lat = np.where(first, S.lat[code], np.roll(lat, 1))
         p_lon = np.where(first, S.lon[code], np.roll(lon, 1))
-        de, dn = _local_offset(lat, lon, p_lat, p_lon)
+        de, dn = local_offset(lat, lon, p_lat, p_lon)
         gap = np.abs(time - p_time)
         jump = (p_track >= 0) & (p_track != track) & (gap <= c.jump_window_s) & \
             (np.hypot(de, dn) > c.jump_min_m + c.jump_max_speed_mps * gap)

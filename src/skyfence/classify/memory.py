@@ -25,7 +25,25 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["ClassMemory"]
+__all__ = ["ClassMemory", "insert_sorted", "locate"]
+
+
+def locate(sorted_ids: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where each of ``ids`` is (or would be inserted) in the sorted array ``sorted_ids``,
+    and whether it is there."""
+    pos = np.searchsorted(sorted_ids, ids)
+    if sorted_ids.size == 0:
+        return pos, np.zeros(ids.size, bool)
+    return pos, sorted_ids[np.minimum(pos, sorted_ids.size - 1)] == ids
+
+
+def insert_sorted(sorted_ids: np.ndarray, new_ids: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """``sorted_ids`` with ``new_ids`` added, sorted, and the order that sorts their
+    concatenation: apply it to every per-id column concatenated the same way."""
+    allid = np.concatenate([sorted_ids, new_ids])
+    order = np.argsort(allid, kind="stable")
+    return allid[order], order
 
 
 class ClassMemory:
@@ -52,15 +70,10 @@ class ClassMemory:
 
     def _slots(self, ids: np.ndarray) -> np.ndarray:
         """Slots of distinct ``ids``, adding the unknown ones (empty memory)."""
-        pos = np.searchsorted(self.ids, ids)
-        found = np.zeros(ids.size, bool)
-        if self.ids.size:
-            found = (pos < self.ids.size) & (self.ids[np.minimum(pos, self.ids.size - 1)] == ids)
+        pos, found = locate(self.ids, ids)
         if not found.all():
             new = ids[~found]
-            allid = np.concatenate([self.ids, new])
-            order = np.argsort(allid, kind="stable")
-            self.ids = allid[order]
+            self.ids, order = insert_sorted(self.ids, new)
             self._S = np.concatenate([self._S, np.zeros((new.size, self._S.shape[1]))])[order]
             self._W = np.concatenate([self._W, np.zeros(new.size)])[order]
             self._t = np.concatenate([self._t, np.full(new.size, np.nan)])[order]
