@@ -671,7 +671,11 @@ class Tracker:
                 if pool.size:
                     t_missed = tr.t_update[pool] + np.maximum(
                         cfg.delete_after_s, cfg.delete_after_scans * revisit[pool])
-                    self.lost.append(self._height_prior(tr.take(pool)))
+                    # its last state; a height only 2D radars gave goes back to the
+                    # prior (a drifted height must not come back with the track)
+                    gone_now = tr.take(pool)
+                    self._reset_height(gone_now, np.arange(pool.size))
+                    self.lost.append(gone_now)
                     self._lost_until = np.concatenate([self._lost_until, t_missed + np.maximum(
                         cfg.reacquire_s, cfg.reacquire_scans * revisit[pool])])
             # a track in the lost pool is not deleted yet: it may come back under its id,
@@ -689,14 +693,6 @@ class Tracker:
             self._emit(np.flatnonzero(~keep), status=DELETED, tab=self.lost)
             self.lost.keep(keep)
             self._lost_until = self._lost_until[keep]
-
-    def _height_prior(self, lost: TrackTable) -> TrackTable:
-        """``lost`` with the height of each track no height-measuring sensor has seen (2D
-        radars alone) set back to the prior of a new track from a 2D plot of its last
-        sensor (:meth:`_reset_height`): a track kept for re-acquisition must not bring a
-        drifted height back with it."""
-        self._reset_height(lost, np.arange(len(lost)))
-        return lost
 
     def _reset_height(self, tab: TrackTable, rows: np.ndarray) -> None:
         """In place: the tracks among ``rows`` of ``tab`` that no height-measuring sensor
