@@ -163,12 +163,19 @@ def coverage_mask(truth: dict[str, np.ndarray], det: dict[str, np.ndarray],
     span = float(max(truth["time"].max(), d_t.max() if d_t.size else -np.inf)) - t0 + 10.0
     key_d = np.sort(dt_id * span + (d_t - t0))
     key_t = truth["truth_id"] * span + (truth["time"] - t0)
+    return _nearest_gap(key_d, key_t) <= window_s
+
+
+def _nearest_gap(key_d: np.ndarray, key_t: np.ndarray) -> np.ndarray:
+    """Per query key ``key_t``, the distance to the nearest of the sorted keys ``key_d``
+    (inf if there is none).  Keys are ``target id × span + time``: the nearest detection
+    of the same target in time."""
     i = np.searchsorted(key_d, key_t)
     best = np.full(key_t.size, np.inf)
     for j in (i - 1, i):
         ok = (j >= 0) & (j < key_d.size)
         best[ok] = np.minimum(best[ok], np.abs(key_d[j[ok]] - key_t[ok]))
-    return best <= window_s
+    return best
 
 
 def coverage_revisit(truth: dict[str, np.ndarray], det: dict[str, np.ndarray],
@@ -196,12 +203,7 @@ def coverage_revisit(truth: dict[str, np.ndarray], det: dict[str, np.ndarray],
         if not np.isfinite(period) or period <= 0:
             continue
         key_d = np.sort(d_id[of == k] * span + (d_t[of == k] - t0))
-        i = np.searchsorted(key_d, key_t)
-        best = np.full(key_t.size, np.inf)
-        for j in (i - 1, i):
-            ok = (j >= 0) & (j < key_d.size)
-            best[ok] = np.minimum(best[ok], np.abs(key_d[j[ok]] - key_t[ok]))
-        near = best <= max(window_s, revisit_factor * period)
+        near = _nearest_gap(key_d, key_t) <= max(window_s, revisit_factor * period)
         out[near] = np.minimum(out[near], period)
     return out
 
