@@ -401,3 +401,28 @@ def test_the_window_follows_the_revisit_of_the_covering_sensors() -> None:
         track_continuity(_truth(), tracks, gate_m=50.0, revisit_s=np.zeros(120))
     with pytest.raises(DataError, match="revisit_s"):
         track_continuity(_truth(), tracks, gate_m=50.0, revisit_s=revisit[:5])
+
+
+def test_owed_rows_replace_coverage_for_the_probability_of_update_only() -> None:
+    # track A takes target 1's plots at 0.5, 20.5 and 40.5 s (a 10-s radar that missed
+    # every other scan); B follows target 2 every second
+    plots = SCAN[[0, 20, 40]]
+    tracks = _tracks(_follow("A", 1, plots), _follow("B", 2, SCAN))
+    revisit = np.repeat([10.0, 1.0], T.size)
+    # owed: target 1 only in the 15 s after each plot, target 2 from its first plot on
+    age = T - plots[np.maximum(np.searchsorted(plots, T, side="right") - 1, 0)]
+    owed = np.concatenate([(T >= plots[0]) & (age <= 15.0), T >= SCAN[0]])
+    r = track_continuity(_truth(), tracks, gate_m=50.0, revisit_s=revisit, owed=owed)
+    # every owed row is held: the track turned each plot into an update
+    assert r.n_truth_steps == int(owed.sum())
+    assert r.probability_of_update == 1.0
+    assert r.probability_of_update_tracked == 1.0
+    # without owed, every row counts and those more than 15 s after a plot are misses
+    full = track_continuity(_truth(), tracks, gate_m=50.0, revisit_s=revisit)
+    assert full.probability_of_update_tracked < 1.0
+    # time to confirm and the trailing gap still come from coverage: target 1 is last
+    # updated at 40.5 s while it is covered to 59 s (a long gap); owed changes neither
+    assert r.n_long_gaps == full.n_long_gaps
+    np.testing.assert_array_equal(r.time_to_confirm_s, full.time_to_confirm_s)
+    with pytest.raises(DataError, match="owed"):
+        track_continuity(_truth(), tracks, gate_m=50.0, owed=owed[:-1])

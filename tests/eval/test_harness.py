@@ -196,3 +196,26 @@ def test_coverage_revisit_is_the_fastest_sensor_that_saw_the_target_around_then(
     assert np.isinf(harness.coverage_revisit(truth, det, {"slow": 10.0, "fast": 1.0})).all()
     det["truth_id"] = np.full(det["time"].size, 7)
     assert np.isinf(harness.coverage_revisit(truth, det, {})).all()
+
+
+def test_seen_before_owes_an_update_only_after_a_detection() -> None:
+    truth = {"time": T0 + np.arange(60.0), "truth_id": np.full(60, 7)}
+    # a 10-s radar sees the target at 5, 25 and 45 s (it missed 15 and 35 s)
+    t2 = T0 + np.array([5.0, 25.0, 45.0])
+    det = {"time": t2, "truth_id": np.full(3, 7), "kind": np.array(["radar2d"] * 3),
+           "sensor_id": np.array(["slow"] * 3)}
+    rev = harness.coverage_revisit(truth, det, {"slow": 10.0})
+    owed = harness.seen_before(truth, det, rev)
+    k = np.arange(60)
+    # owed from each plot to 15 s after it (1.5 scans), never before the plot
+    since = k[:, None] - np.array([5, 25, 45])[None, :]
+    np.testing.assert_array_equal(owed, ((since >= 0) & (since <= 15)).any(axis=1))
+    # symmetric coverage counts 3 and 4 s, before the first plot: no tracker could be
+    # updated there; seen_before does not
+    cover = harness.coverage_mask(truth, det)
+    assert cover[3] and cover[4] and not owed[3] and not owed[4]
+    # unknown revisit: the 5-s floor; another target's plots owe nothing
+    np.testing.assert_array_equal(harness.seen_before(truth, det, np.full(60, np.inf)),
+                                  ((since >= 0) & (since <= 5)).any(axis=1))
+    det["truth_id"] = np.full(3, 8)
+    assert not harness.seen_before(truth, det, rev).any()

@@ -118,7 +118,8 @@ class ContinuityResult:
         (whatever ``revisit_s``): the figures before the window followed the
         sensors' revisit.  Equal to them without ``revisit_s``.
     n_truth_steps : int
-        Evaluated truth rows: those inside ``coverage`` (all rows without it).
+        Evaluated truth rows: the ``owed`` ones if given, else those inside
+        ``coverage`` (all rows without either).
     n_truth_steps_updated : int
         Evaluated truth rows counted as updated (the numerator above).
     n_long_gaps : int
@@ -427,6 +428,7 @@ def track_continuity(
     association: UpdateAssociation | None = None,
     revisit_s: ArrayLike | None = None,
     revisit_factor: float = 1.5,
+    owed: ArrayLike | None = None,
 ) -> ContinuityResult:
     """SIAP-style track quality of a tracks table against a truth table.
 
@@ -465,6 +467,12 @@ def track_continuity(
     revisit_factor : float, optional
         Revisits a row's window spans (default 1.5: one missed look is not held
         against the tracker, two are).
+    owed : array_like of bool, optional
+        Per truth row: an update of the target is owed at that time (e.g. the target
+        was detected within the row's window before it,
+        :func:`~skyfence.eval.harness.seen_before`).  When given, the probability of
+        update counts these rows instead of ``coverage`` (which still bounds time to
+        confirm and the trailing gaps).
 
     Returns
     -------
@@ -508,7 +516,15 @@ def track_continuity(
     s_truth, s_time = a_truth[o], a_time[o]
 
     # Probability of update over the evaluated truth rows.
-    q = np.nonzero(mask)[0]
+    qc = np.nonzero(mask)[0]
+    if owed is None:
+        q = qc
+    else:
+        due = np.asarray(owed)
+        if due.dtype != bool or due.shape != tt.shape:
+            raise DataError(f"owed must be a boolean array of one value per truth row "
+                            f"{tt.shape}, got dtype {due.dtype} and shape {due.shape}")
+        q = np.nonzero(due)[0]
     (s_rank_t, q_rank_t), span = _time_ranks(s_time, tt[q])
     idx = _latest_at_or_before(s_truth, s_truth.astype(np.int64) * span + s_rank_t,
                                rank[q], rank[q].astype(np.int64) * span + q_rank_t)
@@ -529,7 +545,7 @@ def track_continuity(
     same = s_truth[1:] == s_truth[:-1]
     interior = int(np.count_nonzero(same & (np.diff(s_time) > long_gap_s)))
     last_cov = np.full(n_truth, -np.inf)
-    np.maximum.at(last_cov, rank[q], tt[q])
+    np.maximum.at(last_cov, rank[qc], tt[qc])
     last_upd = np.full(n_truth, np.inf)
     if s_time.size:
         ends = np.append(~same, True)
@@ -538,7 +554,7 @@ def track_continuity(
 
     # Time to confirm.
     first_cov = np.full(n_truth, np.inf)
-    np.minimum.at(first_cov, rank[q], tt[q])
+    np.minimum.at(first_cov, rank[qc], tt[qc])
     first_upd = np.full(n_truth, np.inf)
     np.minimum.at(first_upd, a_truth, a_time)
     known = np.isfinite(first_cov) & np.isfinite(first_upd)

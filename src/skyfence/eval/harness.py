@@ -6,10 +6,13 @@ confirmed tracks are scored against the truth: GOSPA (with its localisation /
 missed / false split), SIAP-style continuity, time to confirm and position RMSE.
 A truth row counts as *in coverage* when its target was detected by a radar or
 a position sensor within ``coverage_window_s`` of it: a target nobody can see
-is not held against the tracker.  The probability of update of a covered row
-is judged against the revisit of the sensors that detected its target around
-that time (:func:`coverage_revisit`): a target seen only by a 10-s radar is not
-expected to be updated every 5 s.
+is not held against the tracker.  The probability of update of a row is
+judged against the revisit of the sensors that detected its target around that
+time (:func:`coverage_revisit`): a target seen only by a 10-s radar is not
+expected to be updated every 5 s.  It counts the rows whose target was detected
+within that window *before* the row (:func:`seen_before`): a tracker cannot
+update a target from a plot the sensors have not made yet, so a tracker that
+turns every detection of every target into an update of its track scores 1.
 
 The position RMSE is also set against the posterior Cramér–Rao lower bound of
 each run (:func:`position_bound`, :func:`rmse_vs_bound`): the bound along the
@@ -65,6 +68,7 @@ __all__ = [
     "RunScore",
     "coverage_mask",
     "coverage_revisit",
+    "seen_before",
     "evaluate",
     "evaluate_run",
     "position_bound",
@@ -208,6 +212,32 @@ def coverage_revisit(truth: dict[str, np.ndarray], det: dict[str, np.ndarray],
     return out
 
 
+def seen_before(truth: dict[str, np.ndarray], det: dict[str, np.ndarray],
+                revisit_s: np.ndarray, min_window_s: float = 5.0,
+                revisit_factor: float = 1.5) -> np.ndarray:
+    """True for truth rows whose target a radar or position sensor detected at or before
+    the row's time, within ``max(min_window_s, revisit_factor × revisit_s)`` of it
+    (``revisit_s`` per row, from :func:`coverage_revisit`; ``min_window_s`` where it is
+    not finite): the rows at which an update of the target was owed."""
+    kinds = det["kind"].astype(str)
+    use = (det["truth_id"] >= 0) & np.isin(kinds, ["radar3d", "radar2d", "position"])
+    d_id, d_t = det["truth_id"][use], det["time"][use]
+    out = np.zeros(truth["time"].size, bool)
+    if d_t.size == 0:
+        return out
+    rev = np.asarray(revisit_s, dtype=np.float64)
+    window = np.where(np.isfinite(rev), np.maximum(min_window_s, revisit_factor * rev),
+                      min_window_s)
+    t0 = float(min(truth["time"].min(), d_t.min()))
+    span = float(max(truth["time"].max(), d_t.max())) - t0 + 1.0 + float(window.max())
+    key_d = np.sort(d_id * span + (d_t - t0))
+    key_t = truth["truth_id"] * span + (truth["time"] - t0)
+    i = np.searchsorted(key_d, key_t, side="right") - 1
+    ok = i >= 0
+    out[ok] = key_t[ok] - key_d[i[ok]] <= window[ok]
+    return out
+
+
 def run_tracker(sc: Scenario, det: dict[str, np.ndarray], cfg: TrackerConfig,
                 slice_s: float = 1.0) -> tuple[dict[str, np.ndarray], float]:
     """Feed detections to a fresh tracker in arrival order; returns (tracks, wall seconds)."""
@@ -298,16 +328,19 @@ def evaluate_run(sc: Scenario, seed: int, cfg: TrackerConfig,
     periods = {sp.id: float(sp.scan_period_s) for sp in sc.deployment.sensor
                if sp.scan_period_s is not None}
     revisit = coverage_revisit(truth, det, periods)
+    # continuity over the rows at which an update was owed (a detection before them)
+    owed = seen_before(truth, det, revisit)
     c = track_continuity(T_all, K, gate_m=GATE_M, coverage=cover, association=assoc,
-                         revisit_s=revisit)
+                         revisit_s=revisit, owed=owed)
     # per class of target: the same association (all targets), rows of one class counted
     cls = np.asarray(truth["target_class"]).astype(str) if "target_class" in truth else \
         np.full(truth["time"].size, "")
     by_class = {}
     for name, members in CLASS_GROUPS.items():
-        mine = cover & np.isin(cls, members)
-        by_class[name] = float(track_continuity(T_all, K, gate_m=GATE_M, coverage=mine,
-                                                association=assoc, revisit_s=revisit)
+        mine = np.isin(cls, members)
+        by_class[name] = float(track_continuity(T_all, K, gate_m=GATE_M, coverage=cover,
+                                                association=assoc, revisit_s=revisit,
+                                                owed=owed & mine)
                                .probability_of_update_tracked) if mine.any() else float("nan")
     ttc = c.time_to_confirm_s[np.isfinite(c.time_to_confirm_s)]
     vs = rmse_vs_bound(sc, cfg, truth, det, cover, c, K["time"])
