@@ -176,3 +176,41 @@ def test_a_lost_2d_radar_track_gets_the_height_prior_back(scenario_file) -> None
     assert lost.P[0, 2, 0] == lost.P[0, 0, 2] == 0.0
     np.testing.assert_array_equal(lost.x[0, [0, 1, 3, 4]], [5e3, 8e3, 10.0, 0.0])
     np.testing.assert_array_equal(lost.x[1], [5e3, 8e3, 6e3, 10.0, 0.0, 3.0])
+
+
+@pytest.mark.parametrize("kind,north_m,comes_back", [("radar2d", 60_000.0, True),
+                                                     ("radar3d", 3_000.0, False)])
+def test_the_bound_allows_for_the_plots_own_noise(scenario_file, kind, north_m,
+                                                  comes_back) -> None:  # type: ignore[no-untyped-def]
+    """A plot 900 m across the beam from a lost track's prediction: from a 1° 2D radar
+    60 km out (a kilometre of noise across the beam) it is the track's own and brings it
+    back; from a 3D radar 3 km out (10 m of noise) it is beyond ``reacquire_max_m``."""
+    body = RADAR.format(id="r", lat=54.60, lon=25.60, clutter=0.0).replace(
+        'kind = "radar3d"', f'kind = "{kind}"').replace(
+        "max_range_m = 30000.0", "max_range_m = 80000.0").replace(
+        "sigma_azimuth_deg = 0.2", "sigma_azimuth_deg = 1.0")
+    sc = scenario_file(body, duration=10)
+    cfg = TrackerConfig(reacquire=True, reacquire_max_m=500.0)
+    tracker = Tracker(sc.deployment, cfg)
+    site, rot = tracker.ingest.site[0], tracker.ingest.rot[0]
+    up = cfg.init_height_above_sensor_m if kind == "radar2d" else 300.0
+    x0 = site + rot.T @ np.array([0.0, north_m, up])
+    tab = tracker.tracks
+    # a confirmed track seen by this radar, still, 800 m uncertain horizontally
+    tab.append(type(tab)(
+        np.array([1]), np.array([[*x0, 0.0, 0.0, 0.0]]),
+        np.diag([800.0, 800.0, 300.0, 1.0, 1.0, 1.0])[None] ** 2, np.zeros(1),
+        np.ones(1, np.int8), np.zeros(1), np.zeros(1), np.full(1, 9), np.full(1, 9),
+        np.zeros(1, np.int64), np.ones(1, np.uint64), np.full(1, np.nan), np.full(1, -1),
+        np.empty((1, 0)), np.empty((1, 0, 6)), np.empty((1, 0, 6, 6))))
+    tracker.flush(40.0)                # deleted for missed updates: lost
+    assert list(tracker.lost.id) == [1]
+    e, n = 900.0, north_m
+    rng = float(np.sqrt(e ** 2 + n ** 2 + (up - 0.0) ** 2))
+    plot = {"time": np.array([41.0]), "sensor_id": np.array(["r"]), "kind": np.array([kind]),
+            "range_m": np.array([rng]), "azimuth_deg": np.array([np.degrees(np.arctan2(e, n))]),
+            "elevation_deg": np.array([np.degrees(np.arcsin(up / rng))
+                                       if kind == "radar3d" else np.nan])}
+    out = tracker.step(plot, now=41.0)
+    assert tracker.stats.reacquired == int(comes_back)
+    assert (1 in set(out["track_id"][out["status"] == "confirmed"].tolist())) == comes_back

@@ -73,8 +73,9 @@ class TrackerConfig(BaseModel):
     #: reacquire_s (or, if longer, reacquire_scans scan periods of the slowest sensor that
     #: saw it) after its deletion; a radar plot or position report that no live track
     #: explains and that falls in the chi-square gate of a lost track predicted to its time
-    #: (and within reacquire_max_m of it horizontally) brings that track back, confirmed at
-    #: once under its old id (GNN when several compete)
+    #: (and within reacquire_max_m of it horizontally, plus three sigmas of the plot's own
+    #: horizontal noise) brings that track back, confirmed at once under its old id (GNN
+    #: when several compete)
     reacquire: bool = True
     reacquire_s: Annotated[float, Field(ge=0)] = 30.0
     reacquire_scans: Annotated[float, Field(ge=0)] = 4.0

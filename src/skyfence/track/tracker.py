@@ -335,7 +335,7 @@ class Tracker:
             pos, cov, _ = self._detection_positions(new) if placed is None else \
                 (placed[0][free], placed[1][free], None)
             if len(self.lost) and len(new):
-                rest = np.flatnonzero(~self._reacquire(new, kind, s, pos))
+                rest = np.flatnonzero(~self._reacquire(new, kind, s, pos, cov))
                 if rest.size < len(new):
                     new, pos, cov = new.take(rest), pos[rest], cov[rest]
             self._initiate(new, kind, s, pos, cov)
@@ -729,12 +729,16 @@ class Tracker:
             tab.xm[flat], tab.Pm[flat] = xm, Pm
             tab.x[flat], tab.P[flat] = self.imm.combine(xm, Pm, tab.mu[flat])
 
-    def _reacquire(self, fr: DetectionBatch, kind: int, s: int, pos: np.ndarray) -> np.ndarray:
+    def _reacquire(self, fr: DetectionBatch, kind: int, s: int, pos: np.ndarray,
+                   cov: np.ndarray) -> np.ndarray:
         """Bring lost tracks back with the detections of ``fr`` (radar plots or position
-        reports no live track explains, placed at ``pos``): a pair is eligible if the
-        detection falls in the chi-square gate of the lost track predicted to its time
-        (position, and the radial velocity when the plot has one) and within
-        ``reacquire_max_m`` of the prediction horizontally; GNN among the eligible pairs.
+        reports no live track explains, placed at ``pos`` with covariance ``cov``): a pair
+        is eligible if the detection falls in the chi-square gate of the lost track
+        predicted to its time (position, and the radial velocity when the plot has one)
+        and within ``reacquire_max_m`` of the prediction horizontally, plus three sigmas
+        of the plot's own horizontal error (a 2D radar's plot 60 km out is a kilometre
+        wide across its beam: the bound is on how far the target strayed from its
+        predicted path, not on the sensor's noise); GNN among the eligible pairs.
         A chosen track is updated with its detection, confirmed and returned to the live
         tracks under its old id.  Returns which detections were used."""
         cfg = self.cfg
@@ -744,7 +748,13 @@ class Tracker:
         t_ref = 0.5 * float(fr.time.min() + fr.time.max())
         spread = 0.5 * float(np.ptp(fr.time))
         speed = np.linalg.norm(lost.x[:, 3:5], axis=1)
-        reach = cfg.reacquire_max_m + speed * (np.abs(t_ref - lost.t) + spread) + 1.0
+        # the largest horizontal 1-sigma of each plot (eigenvalue of its 2x2 block)
+        h = cov[:, :2, :2]
+        half_tr = 0.5 * (h[:, 0, 0] + h[:, 1, 1])
+        det_sig = np.sqrt(half_tr + np.sqrt(np.maximum(
+            0.25 * (h[:, 0, 0] - h[:, 1, 1]) ** 2 + h[:, 0, 1] ** 2, 0.0)))
+        allow = cfg.reacquire_max_m + 3.0 * det_sig
+        reach = float(allow.max()) + speed * (np.abs(t_ref - lost.t) + spread) + 1.0
         tree = cKDTree(pos[:, :2])
         hits = tree.query_ball_point(lost.x[:, :2], reach, return_sorted=False)
         counts = np.fromiter((len(h) for h in hits), dtype=np.int64, count=len(hits))
@@ -754,7 +764,7 @@ class Tracker:
         di = np.fromiter((j for h in hits for j in h), dtype=np.int64, count=int(counts.sum()))
         cost, xp, Pp, rv, at, gated, per_model = self._exact_gate(lost, fr, kind, s, li, di)
         # bounded: a lost track's prediction grows with time; a plot far off is not its own
-        far = np.hypot(*(xp[:, :2] - pos[di, :2]).T) > cfg.reacquire_max_m
+        far = np.hypot(*(xp[:, :2] - pos[di, :2]).T) > allow[di]
         cost[far] = np.inf
         ok = np.flatnonzero(np.isfinite(cost))
         if ok.size == 0:
