@@ -78,7 +78,9 @@ class TrackerConfig(BaseModel):
     #: when several compete)
     reacquire: bool = True
     reacquire_s: Annotated[float, Field(ge=0)] = 30.0
-    reacquire_scans: Annotated[float, Field(ge=0)] = 4.0
+    #: (9 scans: a bird 60 km out on a 10-s 2D radar is seen on a third of its scans, and
+    #: goes unseen for a minute or more now and then)
+    reacquire_scans: Annotated[float, Field(ge=0)] = 9.0
     reacquire_max_m: Pos = 500.0
     #: initial velocity uncertainty of a new track (1-sigma), horizontal / vertical, m/s
     init_speed_sigma_mps: Pos = 50.0
