@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from skyfence.eval.continuity import UpdateAssociation
 from skyfence.eval.incursion import broadcast_identities, score_incursions
@@ -66,3 +67,38 @@ def test_broadcast_identities_from_the_detections() -> None:
     # C is heard from two targets (a copied serial) and D from no target: both left out
     assert broadcast_identities(det) == {"A": 1, "B": 3}
     assert broadcast_identities({"time": np.zeros(2)}) == {}
+
+
+def test_a_graze_of_the_border_is_no_crossing_the_deeper_entry_after_it_is() -> None:
+    import math
+
+    import shapely
+
+    from skyfence.airspace.events import AirspaceConfig
+    from skyfence.eval.incursion import TRUE_CROSSING_MIN_DEPTH_M, true_crossings
+    from skyfence.geo.borders import Borders
+    from skyfence.geo.zones import Zones
+
+    # toy geography: Lithuania west of 26° E, Belarus east of it (short edges: a long
+    # meridian drawn straight in the engine's projection bows off it by metres)
+    borders = Borders({"LT": shapely.box(25.0, 54.5, 26.0, 54.7),
+                       "BY": shapely.box(26.0, 54.5, 27.0, 54.7)})
+    m_lon = 111_320.0 * math.cos(math.radians(54.6))
+    # depth into Lithuania (m): from 300 m out, 20 m in at 32 s (a graze), back out to
+    # 300 m at 64 s, then 600 m in at 154 s; 10 m/s, a row a second
+    t = np.arange(155.0)
+    depth = np.where(t <= 32, -300 + 10 * t, np.where(t <= 64, 20 - 10 * (t - 32),
+                                                       -300 + 10 * (t - 64)))
+    n = t.size
+    truth = {"time": T0 + t, "truth_id": np.ones(n, np.int64), "lat_deg": np.full(n, 54.6),
+             "lon_deg": 26.0 - depth / m_lon, "alt_m": np.full(n, 300.0),
+             "vel_east_mps": -np.gradient(depth, t), "vel_north_mps": np.zeros(n),
+             "vel_up_mps": np.zeros(n)}
+    assert TRUE_CROSSING_MIN_DEPTH_M > 20.0
+    cr = true_crossings(truth, borders, Zones([]))
+    # one crossing: the deep one, at the moment it crossed the line (94 s), not 50 m in
+    assert cr["time"].size == 1
+    assert cr["time"][0] - T0 == pytest.approx(94.0, abs=0.5)
+    # with a 10-m threshold the graze is a crossing of its own (at 30 s)
+    cr10 = true_crossings(truth, borders, Zones([]), AirspaceConfig(min_margin_m=10.0))
+    np.testing.assert_allclose(cr10["time"] - T0, [30.0, 94.0], atol=0.5)

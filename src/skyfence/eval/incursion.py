@@ -46,7 +46,8 @@ from skyfence.geo.borders import Borders
 from skyfence.geo.geodesy import geodetic2enu
 from skyfence.geo.zones import Zones
 
-__all__ = ["IncursionScore", "broadcast_identities", "score_incursions", "true_crossings"]
+__all__ = ["TRUE_CROSSING_MIN_DEPTH_M", "IncursionScore", "broadcast_identities",
+           "score_incursions", "true_crossings"]
 
 #: truth classes that are drones
 DRONE_CLASSES = ("drone_fixed_wing", "drone_rotary")
@@ -72,10 +73,20 @@ def broadcast_identities(detections: Mapping[str, np.ndarray]) -> dict[str, int]
             if h in single}
 
 
+#: a true target has crossed into (or back out of) the home country once it is this far
+#: past the border line, m: an OSM border is drawn to within metres to tens of metres and
+#: the best radar track is tens of metres off, so a drone that grazes 15 m into Lithuania
+#: for two seconds and turns back (border-day's decoy) has not made an incursion anybody
+#: could be warned of; its crossing, if it comes back deeper, is the later one
+TRUE_CROSSING_MIN_DEPTH_M = 50.0
+
+
 def true_crossings(truth: Mapping[str, np.ndarray], borders: Borders, zones: Zones,
                    config: AirspaceConfig | None = None) -> dict[str, np.ndarray]:
     """The border entries of the true targets (rows of ``EVENT_COLUMNS``; ``track_id`` is
-    the ``truth_id``), found by the airspace engine on the truth as perfect tracks."""
+    the ``truth_id``), found by the airspace engine on the truth as perfect tracks: a
+    target is in once :data:`TRUE_CROSSING_MIN_DEPTH_M` past the line, out once as far
+    outside (the default ``config``); ``time`` is when it crossed the line."""
     t = {k: np.asarray(v) for k, v in truth.items()}
     n = t["time"].size
     rows = {
@@ -85,7 +96,8 @@ def true_crossings(truth: Mapping[str, np.ndarray], borders: Borders, zones: Zon
         "vel_north_mps": t["vel_north_mps"], "vel_up_mps": t["vel_up_mps"],
         "sigma_east_m": np.ones(n), "sigma_north_m": np.ones(n), "sigma_up_m": np.ones(n),
     }
-    eng = AirspaceEngine(borders, zones, config or AirspaceConfig())
+    eng = AirspaceEngine(borders, zones, config or AirspaceConfig(
+        min_margin_m=TRUE_CROSSING_MIN_DEPTH_M))
     # one simulation step at a time, as a live picture would see it
     order = np.argsort(t["time"], kind="stable")
     times = t["time"][order]
