@@ -54,7 +54,8 @@ TRACK_DTYPES = {**TRACK_COLUMNS, **CLASS_PROB_COLUMNS}
 def track_row(track_id: int = 1, time: float = T0, *, status: str = "confirmed",
               lat: float = LAT0, lon: float = 25.9, alt: float = 300.0,
               ve: float = -46.0, vn: float = 0.0, cls: str = "drone_fixed_wing",
-              prob: float = 0.97, coop: str = "", spoofed: bool = False) -> dict:
+              prob: float = 0.97, coop: str = "", spoofed: bool = False,
+              phantom_of: int = -1) -> dict:
     """One track row with every column of TRACK_COLUMNS and CLASS_PROB_COLUMNS."""
     return {
         "time": time, "track_id": track_id, "status": status, "lat_deg": lat,
@@ -63,6 +64,7 @@ def track_row(track_id: int = 1, time: float = T0, *, status: str = "confirmed",
         "class": cls, "class_prob": prob if cls else math.nan, "n_updates": 12,
         "sensor_id": "radar-1", "rcs_dbsm": -12.0, "id_hint": coop,
         **probs(cls, prob), "cooperative_id": coop, "spoofed": spoofed,
+        "phantom_of": phantom_of,
     }
 
 
@@ -101,6 +103,7 @@ class Flyer:
     prob: float = 0.97
     coop: str = ""
     spoofed: bool = False
+    phantom_of: int = -1                # the drone's radar track, for a spoofed RID's phantom
     status: str = "confirmed"
     hidden_until: float = -math.inf     # no rows before this time
     deleting: bool = False              # emit one "deleted" row, then vanish
@@ -165,7 +168,7 @@ class Scene:
             if f.deleting:
                 trk.append(track_row(tid, self.t, status="deleted", lat=f.lat, lon=f.lon,
                                      ve=f.ve, vn=f.vn, cls=f.cls, prob=f.prob, coop=f.coop,
-                                     spoofed=f.spoofed))
+                                     spoofed=f.spoofed, phantom_of=f.phantom_of))
                 del self.flyers[tid]
                 self.prev.pop(tid, None)
                 continue
@@ -173,7 +176,7 @@ class Scene:
             in_zone, zone, ttz, sig, dist = self._zone(f)
             trk.append(track_row(tid, self.t, status=f.status, lat=f.lat, lon=f.lon, ve=f.ve,
                                  vn=f.vn, cls=f.cls, prob=f.prob, coop=f.coop,
-                                 spoofed=f.spoofed))
+                                 spoofed=f.spoofed, phantom_of=f.phantom_of))
             pic.append(picture_row(tid, depth=depth, in_zone=in_zone, zone=zone, ttz=ttz,
                                    ttz_sigma=sig, dist=dist))
             if tid in self.prev:

@@ -219,6 +219,32 @@ def test_spoofed_track_raises_a_spoofed_remote_id_alert(scene: Scene) -> None:
     assert run(off, scene2, 30)["alert_id"].size == 0
 
 
+def test_the_phantom_of_a_spoofed_remote_id_is_resolved_and_never_raises(
+        scene: Scene) -> None:
+    """A Remote-ID-only track that follows a spoofed broadcast (its position is the lie)
+    raised an incursion alert before the spoof was found; once classify names it the
+    phantom of the drone's radar track, its alerts are resolved, naming that track, and
+    it raises nothing more, while the drone's own track alerts as usual."""
+    ph = scene.add(Flyer(8, 54.8, 25.2, ve=0.0, vn=8.0, cls="drone_rotary", prob=0.95,
+                         coop="1581F4XFC238M00LIAR"))
+    mgr = AlertManager(RULES)
+    out = run(mgr, scene, 5)
+    assert out["kind"].tolist() == ["incursion"] and out["track_id"].tolist() == [8]
+    ph.spoofed, ph.phantom_of = True, 3
+    drone = scene.add(Flyer(3, 54.79, 25.21, ve=0.0, vn=8.0, cls="drone_rotary", prob=0.95,
+                            coop="1581F4XFC238M00LIAR", spoofed=True))
+    out = run(mgr, scene, 30)
+    mine = out["track_id"] == 8
+    assert out["state"][mine].tolist() == ["resolved"]
+    assert "phantom of a spoofed Remote ID: the drone is track 3" in out["message"][mine][0]
+    # the drone raises its incursion and its spoofed-Remote-ID alert; the phantom nothing
+    assert sorted(out["kind"][~mine & (out["revision"] == 0)].tolist()) == \
+        ["incursion", "spoofed_remote_id"]
+    assert set(out["track_id"][~mine].tolist()) == {drone.track_id}
+    assert mgr.stats.resolved["phantom of a spoofed Remote ID"] == 1
+    assert set(mgr.open_alerts()["track_id"].tolist()) == {3}
+
+
 # ------------------------------------------------------------------ transitions
 def test_acknowledge_escalate_resolve_and_revision_numbers() -> None:
     mgr = AlertManager(RULES, zone_names={ZONE_ID: "Gaižiūnai training ground (Jonava)"})

@@ -262,6 +262,27 @@ def test_spoofed_remote_id_is_flagged(scenario_file) -> None:  # type: ignore[no
     assert first < 70.0
 
 
+def test_the_remote_id_only_track_of_a_spoof_is_a_phantom_of_the_radar_track(
+        scenario_file) -> None:  # type: ignore[no-untyped-def]
+    sc = scenario_file(quad_with_remote_id((800.0, -900.0)), name="quad", duration=200, seed=3)
+    cfg = ClassifierConfig.for_deployment(sc.deployment, sc.scenario.terrain_alt_m)
+    rd = run_scenario(sc, 3, params=load_params(), config=cfg)
+    out = rd.classified
+    assert out is not None and out["phantom_of"].dtype == np.int64
+    has_rcs = {int(t) for t in np.unique(out["track_id"][np.isfinite(out["rcs_dbsm"])])}
+    ph = out["phantom_of"] >= 0
+    # the phantom rows: the Remote-ID-only track carrying the serial, once flagged spoofed,
+    # each naming a radar track that is itself flagged (the drone making the claim)
+    assert ph.any()
+    assert set(out["track_id"][ph].tolist()).isdisjoint(has_rcs)
+    assert out["spoofed"][ph].all()
+    assert set(out["phantom_of"][ph].tolist()) <= has_rcs
+    named = np.isin(out["track_id"], out["phantom_of"][ph])
+    assert out["spoofed"][named].any()
+    # no track the radar saw is ever a phantom
+    assert (out["phantom_of"][np.isin(out["track_id"], list(has_rcs))] == -1).all()
+
+
 def test_honest_remote_id_is_not_flagged(scenario_file) -> None:  # type: ignore[no-untyped-def]
     rd, coop = _quad_run(scenario_file, (0.0, 0.0), seed=3)
     assert not rd.spoofed.any()

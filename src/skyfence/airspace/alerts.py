@@ -37,6 +37,11 @@ Kinds
 * ``spoofed_remote_id``: a track's ``spoofed`` flag becomes true (once per track,
   whatever its class; ``spoofed_remote_id.alert``).
 
+A *phantom* (``phantom_of`` ≥ 0: classify found this Remote-ID-only track to follow
+the false claims of the drone on radar track ``phantom_of``) is no object: it never
+raises, and an alert it raised before the spoof was found is resolved, naming the
+drone's track (whose own alerts tell the operator of the incursion and the spoof).
+
 Priority and escalation
 -----------------------
 Priority is the band of the threat score (:func:`~skyfence.airspace.threat.priority_band`),
@@ -132,6 +137,7 @@ ALERT_TRACK_COLUMNS: dict[str, str] = {
     "lon_deg": "float64",
     "alt_m": "float64",
     "n_updates": "int64",
+    "phantom_of": "int64",
     **THREAT_TRACK_COLUMNS,
 }
 
@@ -502,6 +508,8 @@ class AlertManager:
             take = order[last]
             cols = {k: v[take] for k, v in cols.items()}
             may_raise = may_raise[take] & ~deleted
+        # a phantom of a spoofed Remote ID is no object: it never raises (its drone does)
+        may_raise &= ~(cols["phantom_of"] >= 0)
         return cols, deleted, may_raise
 
     def _read_events(self, events: Table | None) -> dict[str, np.ndarray]:
@@ -617,6 +625,17 @@ class AlertManager:
         for a in self._open.values():
             if not a.gone and now - a.t_seen > rules.resolve.silent_after_s:
                 a.gone = True
+        # 2b. an alert raised on a track now known to be the phantom of a spoofed Remote ID
+        # (its position is the lie) is resolved, naming the drone's radar track
+        if fidx.size:
+            ph = fidx[rows["phantom_of"][fidx] >= 0]
+            for i in ph.tolist():
+                for aid in sorted(self._follow.get(int(tid[i]), ())):
+                    a = self._open[aid]
+                    if a.track_id == int(tid[i]):
+                        self._close(a, now, "phantom of a spoofed Remote ID: the drone is "
+                                    f"track {int(rows['phantom_of'][i])}", release=False)
+            self._refresh_arrays()
         # 3. merges: lost alerts take a new track consistent with the old one
         self._merge(rows, pic, may_raise, class_ok, scores)
         self._refresh_arrays()

@@ -123,9 +123,10 @@ class _Store:
         self.coop_kind = np.zeros(0, np.int8)
         self.n_radar = np.zeros(0, np.int64)
         self.spoofed = np.zeros(0, bool)
+        self.phantom_of = np.zeros(0, np.int64)   # the radar track a phantom follows, or -1
 
     _FIELDS = ("id", "t_first", "t_last", "prev", "acc", "coop_code", "coop_kind", "n_radar",
-               "spoofed")
+               "spoofed", "phantom_of")
 
     def __len__(self) -> int:
         return int(self.id.size)
@@ -141,6 +142,7 @@ class _Store:
                 "prev": np.full((k, 5), np.nan), "acc": np.zeros((k, N_ACC)),
                 "coop_code": np.full(k, -1, np.int64), "coop_kind": np.zeros(k, np.int8),
                 "n_radar": np.zeros(k, np.int64), "spoofed": np.zeros(k, bool),
+                "phantom_of": np.full(k, -1, np.int64),
             }
             _, order = insert_sorted(self.id, new)
             for f in self._FIELDS:
@@ -238,6 +240,13 @@ class TrackEvidence:
         out = np.concatenate(self._freed) if self._freed else np.zeros(0, np.int64)
         self._freed = []
         return out
+
+    def phantoms(self, track_ids: np.ndarray) -> np.ndarray:
+        """Per track id, the radar track whose drone broadcasts the spoofed Remote ID that
+        this (Remote-ID-only) track is made of, as found by the correlation rule so far;
+        -1 for every other track (and for tracks whose state is gone)."""
+        slot = self._store.find(np.asarray(track_ids, np.int64))
+        return np.where(slot >= 0, self._store.phantom_of[np.maximum(slot, 0)], -1)
 
     def identity_strings(self, code: np.ndarray) -> np.ndarray:
         """Cooperative ids of identity codes (-1: "")."""
@@ -445,7 +454,9 @@ class TrackEvidence:
                 self.stats.spoof_pairs += int(fa.size)
                 st.spoofed[sa] = True
                 st.spoofed[sb] = True
-                # the radar track is the drone making the claim: it takes the serial
+                # the radar track is the drone making the claim: it takes the serial, and
+                # the Remote-ID-only track is a phantom of it (no object flies there)
+                st.phantom_of[sa] = fb
                 st.coop_code[sb] = st.coop_code[sa]
                 st.coop_kind[sb] = REMOTE_ID
                 flagged.append(fb)
@@ -679,6 +690,7 @@ class Classifier:
             out[f"p_{c}"] = P[:, j].copy()
         out["cooperative_id"] = self.evidence.identity_strings(code)
         out["spoofed"] = spoofed
+        out["phantom_of"] = self.evidence.phantoms(np.asarray(tracks["track_id"]))
         assert set(CLASS_PROB_COLUMNS) <= set(out)
         return out
 

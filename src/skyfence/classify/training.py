@@ -213,6 +213,7 @@ def classify_run(sc: Scenario, rd: RunData, params: ClassifierParams,
             tracks[f"p_{c}"] = P[:, j]
         tracks["cooperative_id"] = rd.evidence.identity_strings(rd.coop_code)
         tracks["spoofed"] = rd.spoofed
+        tracks["phantom_of"] = rd.evidence.phantoms(np.asarray(rd.tracks["track_id"]))
     fl = np.asarray(rd.truth["status"]).astype(str) == "flying"
     truth = {k: v[fl] for k, v in rd.truth.items()}
     assoc = associate_updates(table_to_enu(truth, *rd.origin), table_to_enu(tracks, *rd.origin),

@@ -111,6 +111,8 @@ CLASSIFY_CLASSES: tuple[str, ...] = (*TARGET_CLASSES, "clutter")
 CLASS_PROB_COLUMNS: dict[str, str] = {f"p_{c}": "float64" for c in CLASSIFY_CLASSES} | {
     "cooperative_id": "str",           # ADS-B / Remote ID identity the track took, or ""
     "spoofed": "bool",                 # a Remote ID report claiming this track disagrees
+    "phantom_of": "int64",             # a track made of a spoofed Remote ID's false claims:
+                                       # the radar track of the drone making them (else -1)
 }
 
 #: airspace events, in the order of their codes
