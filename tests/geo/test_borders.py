@@ -58,12 +58,16 @@ def test_lithuania_belarus_border_length(borders: Borders) -> None:
                             ("RU-KGD", "PL")]}
     print("measured border lengths (km):",
           ", ".join(f"{a}–{b} {km:.1f}" for (a, b), km in lengths.items()))
-    # official LT–BY length 679 km; the land data leaves out the stretches that run
-    # through lakes and along rivers wider than the tolerance.
-    assert 620.0 <= lengths[("LT", "BY")] <= 700.0
-    assert 540.0 <= lengths[("LT", "LV")] <= 600.0  # official 588 km
+    # The territory is maritime (land, internal waters, territorial sea), so a border
+    # now runs through border lakes and rivers, across the Curonian Lagoon and out to
+    # sea to the 12-nm limit.  (With the land-only data LT–BY measured 653 km, LT–LV
+    # 571 km and LT–RU-KGD 215 km: the stretches through lakes, along wide rivers, in
+    # the lagoon and at sea were missing.)
+    assert 640.0 <= lengths[("LT", "BY")] <= 700.0  # official 679 km; measured 667
+    assert 580.0 <= lengths[("LT", "LV")] <= 625.0  # official 588 km + ~22 km at sea; 603
     assert 95.0 <= lengths[("LT", "PL")] <= 110.0  # official 104 km
-    assert 180.0 <= lengths[("LT", "RU-KGD")] <= 280.0  # official 273 km (incl. lagoon)
+    # official 273 km including the lagoon, + ~22 km at sea; measured 294
+    assert 270.0 <= lengths[("LT", "RU-KGD")] <= 310.0
     # measured from either side, the same border
     assert borders.border_length_m("BY", "LT") == pytest.approx(
         borders.border_length_m("LT", "BY"), rel=0.02)
@@ -97,7 +101,9 @@ def test_kaliningrad_is_its_own_polygon_between_lt_and_pl(borders: Borders) -> N
     lon0, lat0, lon1, lat1 = kgd.bounds
     assert 19.0 <= lon0 and lon1 <= 23.0 and 54.2 <= lat0 and lat1 <= 55.4
     area_km2 = abs(GEOD.geometry_area_perimeter(kgd)[0]) / 1e6
-    assert 12_500 < area_km2 < 15_500  # ~13 300 km² of land (15 125 km² with lagoon water)
+    # 15 125 km² of land and lagoon water + ~3 100 km² of territorial sea (18 260 km²
+    # measured; the land-only data had 13 400 km²)
+    assert 17_500 < area_km2 < 19_000
     assert borders.neighbours("RU-KGD") == ("LT", "PL")
     assert borders.border_length_m("RU-KGD", "LT") > 150_000
     assert borders.border_length_m("RU-KGD", "PL") > 150_000
@@ -160,7 +166,9 @@ CITIES = [
     ("Chernyakhovsk", 54.6333, 21.8167, "RU-KGD"),
     ("Baltic Sea off Nida", 55.30, 20.50, ""),
     ("Baltic Sea, Gotland basin", 57.00, 19.50, ""),
-    ("Curonian Lagoon", 55.30, 21.15, ""),
+    # the lagoon is internal waters, split between LT and RU-KGD (was "" with land data)
+    ("Curonian Lagoon (Lithuanian part)", 55.30, 21.15, "LT"),
+    ("Curonian Lagoon (Russian part)", 55.10, 21.00, "RU-KGD"),
     ("Lake Asveja (enclosed lake, Lithuania)", 55.05, 25.50, "LT"),
     ("Moscow (outside the extract)", 55.7558, 37.6173, ""),
 ]
@@ -191,7 +199,10 @@ def test_country_at_is_vectorised(borders: Borders) -> None:
     grid = borders.country_at(lat[:600].reshape(20, 30), lon[:600].reshape(20, 30))
     assert grid.shape == (20, 30)
     assert np.array_equal(grid.ravel(), got[:600])
-    row = borders.country_at(54.6872, np.array([25.2797, 27.559, 20.0]))
+    # (20.0°E at this latitude, used before, is the Vistula Lagoon: Russian internal
+    # waters now that the data is maritime, and Polish waters fill the Gulf of Gdańsk
+    # west of it; 40°E is mainland Russia, outside the extract)
+    row = borders.country_at(54.6872, np.array([25.2797, 27.559, 40.0]))
     assert row.tolist() == ["LT", "BY", ""]
     # scalars give a scalar; NaN is nowhere
     one = borders.country_at(54.6872, 25.2797)

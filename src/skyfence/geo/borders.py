@@ -1,6 +1,6 @@
 """State borders: which country a point is in, and the border line between two countries.
 
-The shipped ``data/borders.geojson`` holds the land territory of Lithuania (``LT``),
+The shipped ``data/borders.geojson`` holds the national territory of Lithuania (``LT``),
 Latvia (``LV``), Belarus (``BY``), Poland (``PL``) and Russia's Kaliningrad oblast
 (``RU-KGD``), from OpenStreetMap (© OpenStreetMap contributors, ODbL 1.0; see
 ``data/NOTICE``), at the source's 10 m resolution.  Any other country works by
@@ -14,9 +14,12 @@ Each feature is a Polygon or MultiPolygon in lon/lat degrees (WGS84) with a uniq
 ``properties.id`` (required) and an optional ``properties.name``; other properties
 are ignored.  Invalid rings (self-intersections) are repaired on load.
 
-Territory is *land*: the sea, lagoons open to the sea, and lakes and rivers that
-the border runs through belong to neither side (``country_at`` gives ``''``
-there); lakes enclosed by one country are part of it in the shipped data.
+In the shipped data territory is *maritime*, the extent of national airspace
+(Chicago Convention, articles 1–2): land, internal waters (lakes, ports, the Curonian
+and Vistula lagoons, the Gulf of Riga) and the territorial sea out to 12 nautical
+miles.  Border lakes and rivers, the lagoons and the sea are split along the border
+line; only the sea beyond the territorial sea belongs to no country (``country_at``
+gives ``''`` there).  A user's file may hold land only: then water is no country's.
 
 Functions follow shapely 2: they take scalars or arrays (broadcast together) and
 return the broadcast shape.  Longitudes wrapping the antimeridian are not handled.
@@ -173,9 +176,11 @@ class Borders:
 
         The tolerance absorbs small gaps and overlaps between the two outlines; the
         buffering is done in metres, in an azimuthal equidistant projection centred
-        on the border region.  Where the border runs along a river or through a lake
-        wider than about twice the tolerance it has no land on one side and is not
-        part of the result.
+        on the border region.  In the shipped (maritime) data the border runs on
+        through lakes, rivers and lagoons and out to sea to the territorial sea's
+        outer limit.  In land-only data, where the border runs along a river or
+        through a lake wider than about twice the tolerance, it has no land on one
+        side and is not part of the result.
         """
         self._check(a)
         self._check(b)
