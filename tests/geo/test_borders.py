@@ -9,6 +9,7 @@ from importlib import resources
 import numpy as np
 import pytest
 import shapely
+import shapely.ops
 from pyproj import Geod
 
 from skyfence.errors import ConfigError
@@ -209,6 +210,48 @@ def test_country_at_is_vectorised(borders: Borders) -> None:
     assert np.ndim(one) == 0 and one == "LT"
     assert borders.country_at(np.nan, 25.0) == ""
     assert borders.contains("LT", [54.6872, 53.9006], [25.2797, 27.559]).tolist() == [True, False]
+
+
+TWELVE_NM_M = 12 * 1852.0
+# points where the LT–BY, LT–PL and LT–LV borders ran in the land-only data
+# (countries-land-10m, before the switch to maritime data): the nearest border
+# vertex to Medininkai (tests/airspace/test_events.py), Kalvarija–Budzisko and
+# Saločiai–Grenctāle
+LAND_BORDER_POINTS = [
+    ("LT", "BY", 54.504973, 25.655608),
+    ("LT", "PL", 54.308450, 23.119353),
+    ("LT", "LV", 56.262158, 24.421208),
+]
+
+
+def test_territory_is_maritime(borders: Borders) -> None:
+    """National airspace: land + internal waters + territorial sea (12 nm)."""
+    # The Curonian Lagoon south of Klaipėda port, water 1.2 km from either shore, and
+    # the Klaipėda LNG terminal's berth (water, 280 m from the quay), were in no
+    # country with land data.  (55.68 N 21.13 E, a few km north, is land: the
+    # Curonian Spit at Smiltynė.)
+    assert borders.country_at(55.62, 21.15) == "LT"
+    assert borders.country_at(55.66451, 21.13762) == "LT"
+    # the Klaipėda strait between Smiltynė and the port
+    assert borders.country_at(55.705, 21.115) == "LT"
+    # west from the beach at Palanga: 10 km out is Lithuania's territorial sea, which
+    # ends 12 nm (22.2 km) out; 40 km out is international airspace
+    coast_lat, coast_lon = 55.92, 21.0495
+    dists = np.array([10_000.0, 21_000.0, 24_000.0, 40_000.0])
+    lons, lats, _ = GEOD.fwd(np.full(4, coast_lon), np.full(4, coast_lat),
+                             np.full(4, 270.0), dists)
+    assert borders.country_at(lats, lons).tolist() == ["LT", "LT", "", ""]
+    assert dists[1] < TWELVE_NM_M < dists[2]
+    # the land borders are where the land data had them
+    for a, b, lat, lon in LAND_BORDER_POINTS:
+        line = borders.shared_border(a, b)
+        q = shapely.ops.nearest_points(line, shapely.Point(lon, lat))[0]
+        assert GEOD.inv(lon, lat, q.x, q.y)[2] < 5.0, (a, b)
+    # 300 m either side of the Medininkai border point: Lithuania to the north-west,
+    # Belarus to the south-east
+    lat, lon = LAND_BORDER_POINTS[0][2:]
+    lons, lats, _ = GEOD.fwd([lon, lon], [lat, lat], [300.0, 120.0], [300.0, 300.0])
+    assert borders.country_at(lats, lons).tolist() == ["LT", "BY"]
 
 
 def test_unknown_country_and_immutability(borders: Borders) -> None:
