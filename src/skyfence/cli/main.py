@@ -352,7 +352,7 @@ def borders_cmd(
     path: Annotated[Path | None, typer.Option("--file", help="Your own borders GeoJSON.")] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Measure the land borders between the countries of the borders file."""
+    """Measure the borders (on land and at sea) between the countries of the borders file."""
     from skyfence.geo.borders import load_borders
 
     try:
@@ -370,7 +370,7 @@ def borders_cmd(
     if json_out:
         _print_json(rows)
         return
-    t = Table(title="Land borders (geodesic length)")
+    t = Table(title="Borders (geodesic length, land and sea)")
     t.add_column("countries")
     t.add_column("length", justify="right")
     for r in rows:
