@@ -63,8 +63,10 @@ class TrackerConfig(BaseModel):
     #: a confirmed track coasts after this long without an update, and is deleted after
     coast_after_s: Pos = 3.0
     delete_after_s: Pos = 12.0
-    #: ... or, if longer, after this many scan periods of the slowest sensor that has seen
-    #: it (a track held by a 5-s radar alone is not deleted after two missed scans)
+    #: ... or, if longer, after this many scan periods of the fastest sensor that has seen
+    #: it and still covers its position, else of the slowest that has seen it (a track held
+    #: by a 5-s radar alone is not deleted after two missed scans; one a 1-s radar covers
+    #: does not wait 30 s for a 10-s radar that also saw it once)
     coast_after_scans: Pos = 1.5
     delete_after_scans: Pos = 3.0
     #: ... or when its position uncertainty (1-sigma, largest axis) exceeds this
@@ -94,6 +96,13 @@ class TrackerConfig(BaseModel):
     #: let its height drift kilometres away (below ground, too), and the drift moves its
     #: ground position by up to a kilometre at long range
     hold_2d_height: bool = True
+    #: duplicate firm tracks (positions within merge_radius_m, position and velocity alike
+    #: within the merge_chi2 bound (chi-square, 6 degrees of freedom, P = 0.99), at
+    #: merge_checks checks a second apart): the younger is deleted, the older kept
+    merge_duplicates: bool = True
+    merge_radius_m: Pos = 300.0
+    merge_chi2: Pos = 16.8
+    merge_checks: Annotated[int, Field(ge=1, le=100)] = 3
     #: detections older than the newest by more than this are refused, s
     max_age_s: Pos = 600.0
     #: detections from more than this in the future of the wall clock are refused, s

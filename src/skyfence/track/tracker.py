@@ -87,6 +87,8 @@ class TrackerStats:
     frames: int = 0
     #: lost tracks brought back under their old id (``TrackerConfig.reacquire``)
     reacquired: int = 0
+    #: firm tracks dropped as duplicates of an older firm track
+    merged: int = 0
 
 
 class Tracker:
@@ -129,6 +131,9 @@ class Tracker:
         #: ``_lost_until`` (their last state, at their last update)
         self.lost = TrackTable.empty(d, m)
         self._lost_until = np.empty(0)
+        #: duplicate firm tracks: (older id, younger id) -> consecutive checks found alike
+        self._dup_seen: dict[tuple[int, int], int] = {}
+        self._next_dup_check = -np.inf
         self.next_id = 1
         self.stats = TrackerStats()
         self._update = filters.ukf_update if self.cfg.filter == "ukf" else filters.ekf_update
@@ -647,7 +652,8 @@ class Tracker:
         # a tentative track that can no longer reach M hits in N looks is dropped
         hopeless = tent & ~confirm & ((tr.looks - tr.hits) > (cfg.confirm_n - cfg.confirm_m))
         age = now - tr.t_update
-        revisit = self._revisit(tr.seen_by)
+        revisit = self._revisit(tr.seen_by, now,
+                                age > min(cfg.coast_after_s, cfg.delete_after_s))
         coast = (tr.status == CONFIRMED) & \
             (age > np.maximum(cfg.coast_after_s, cfg.coast_after_scans * revisit))
         tr.status[coast] = COASTING
@@ -655,7 +661,8 @@ class Tracker:
         sig = np.sqrt(np.maximum(np.maximum(P[:, 0, 0], P[:, 1, 1]), P[:, 2, 2]))
         missed = age > np.maximum(cfg.delete_after_s, cfg.delete_after_scans * revisit)
         lost = missed | (sig > cfg.max_position_sigma_m)
-        gone = hopeless | lost
+        dup = self._duplicates(now)
+        gone = hopeless | lost | dup
         emit = np.zeros(len(tr), bool)
         emit[updated] = True
         emit |= confirm | coast
@@ -667,7 +674,7 @@ class Tracker:
             if dead.size and cfg.reacquire:
                 # deleted for missed updates (not for a prediction grown useless); the
                 # window runs from when the track was missed, not from now (a flush)
-                pool = dead[missed[dead] & (sig[dead] <= cfg.max_position_sigma_m)]
+                pool = dead[missed[dead] & ~dup[dead] & (sig[dead] <= cfg.max_position_sigma_m)]
                 if pool.size:
                     t_missed = tr.t_update[pool] + np.maximum(
                         cfg.delete_after_s, cfg.delete_after_scans * revisit[pool])
@@ -677,13 +684,50 @@ class Tracker:
                     self._reset_height(gone_now, np.arange(pool.size))
                     self.lost.append(gone_now)
                     self._lost_until = np.concatenate([self._lost_until, t_missed + np.maximum(
-                        cfg.reacquire_s, cfg.reacquire_scans * revisit[pool])])
+                        cfg.reacquire_s,
+                        cfg.reacquire_scans * self._revisit(tr.seen_by[pool]))])
             # a track in the lost pool is not deleted yet: it may come back under its id,
             # and every stage downstream would forget it on a deleted row
             self._emit(np.setdiff1d(dead, pool), status=DELETED)
             self.stats.deleted += int(gone.sum())
             tr.keep(~gone)
             self._expire_lost(now)
+
+    def _duplicates(self, now: float) -> np.ndarray:
+        """Firm tracks that duplicate an older firm track: once a second, pairs whose
+        positions (predicted to ``now``) are within ``merge_radius_m`` and whose position
+        and velocity differ by less than the ``merge_chi2`` Mahalanobis bound (covariance
+        P1 + P2); a pair found alike at ``merge_checks`` consecutive checks loses its
+        younger track (two tracks on one target otherwise share its plots for good)."""
+        tr = self.tracks
+        out = np.zeros(len(tr), bool)
+        cfg = self.cfg
+        if not cfg.merge_duplicates or now < self._next_dup_check:
+            return out
+        self._next_dup_check = now + 1.0
+        firm = np.flatnonzero(tr.status != TENTATIVE)
+        if firm.size < 2:
+            self._dup_seen = {}
+            return out
+        pos = tr.x[firm, :3] + tr.x[firm, 3:6] * (now - tr.t[firm])[:, None]
+        pairs = cKDTree(pos).query_pairs(cfg.merge_radius_m, output_type="ndarray")
+        seen: dict[tuple[int, int], int] = {}
+        if pairs.size:
+            i, j = pairs[:, 0], pairs[:, 1]
+            a, b = firm[i], firm[j]
+            dx = np.concatenate([pos[i] - pos[j], tr.x[a, 3:6] - tr.x[b, 3:6]], axis=1)
+            S = tr.P[a, :6, :6] + tr.P[b, :6, :6]
+            d2 = np.einsum("ki,ki->k", dx, np.linalg.solve(S, dx[..., None])[..., 0])
+            alike = np.flatnonzero(d2 < cfg.merge_chi2)
+            ida, idb = tr.id[a[alike]], tr.id[b[alike]]
+            for x, y in zip(np.minimum(ida, idb).tolist(), np.maximum(ida, idb).tolist()):
+                seen[(x, y)] = self._dup_seen.get((x, y), 0) + 1
+        self._dup_seen = seen
+        young = [y for (x, y), k in seen.items() if k >= cfg.merge_checks]
+        if young:
+            out = np.isin(tr.id, np.array(young, np.int64))
+            self.stats.merged += int(out.sum())
+        return out
 
     def _expire_lost(self, now: float) -> None:
         """Lost tracks whose re-acquisition window ended before ``now`` are deleted for
@@ -808,11 +852,35 @@ class Tracker:
         self._frame_end[s] = max(self._frame_end[s], t_r)
         return t_r, az_r, t_prev, period
 
-    def _revisit(self, seen_by: np.ndarray) -> np.ndarray:
-        """Per track, the longest scan period of the sensors that have seen it, s."""
+    def _revisit(self, seen_by: np.ndarray, now: float | None = None,
+                 due: np.ndarray | None = None) -> np.ndarray:
+        """Per track, the scan period of the sensors expected to update it, s: the fastest
+        sensor that has seen it and still covers its position (``now``); the slowest that
+        has seen it where none does.  With ``due`` only those tracks get the covering
+        sensors' period (the others: the slowest), since only they can be coasted or deleted.
+        """
         out = np.zeros(seen_by.size)
         for period, mask in self._period_masks:        # a few distinct periods
             out = np.where((seen_by & mask) != 0, np.maximum(out, period), out)
+        if now is None:
+            return out
+        idx = np.flatnonzero(due) if due is not None else np.arange(seen_by.size)
+        if idx.size == 0:
+            return out
+        tr = self.tracks
+        pos = tr.x[idx, :3] + tr.x[idx, 3:6] * (now - tr.t[idx])[:, None]
+        bits = seen_by[idx]
+        fastest = np.full(idx.size, np.inf)
+        any_bits = int(np.bitwise_or.reduce(bits))
+        for s in range(len(self.periods)):             # a few dozen sensors
+            if not (any_bits >> (s % 64)) & 1:
+                continue
+            seen = (bits & (np.uint64(1) << np.uint64(s % 64))) != 0
+            near = seen.copy()
+            near[seen] = np.linalg.norm(pos[seen] - self.ingest.site[s], axis=1) \
+                <= self.max_range[s]
+            fastest = np.where(near, np.minimum(fastest, self.periods[s]), fastest)
+        out[idx] = np.where(np.isfinite(fastest), fastest, out[idx])
         return out
 
     def _initiate(self, fr: DetectionBatch, kind: int, s: int, pos: np.ndarray,
