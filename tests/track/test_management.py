@@ -59,10 +59,10 @@ def test_a_track_lives_by_the_fastest_sensor_that_still_covers_it(scenario_file)
     assert sorted(tracker.tracks.id.tolist()) == [2, 3]
     tracker.flush(31.0)
     assert sorted(tracker.lost.id.tolist()) == [1, 2, 3]
-    # lost, each is kept for re-acquisition 9 scans of the slowest sensor that saw it
-    # (90 s) after it was missed, whichever sensor set its deletion
-    np.testing.assert_allclose(sorted(tracker._lost_until), [12.0 + 90.0, 30.0 + 90.0,
-                                                             30.0 + 90.0])
+    # lost, each is kept for re-acquisition 4 scans of the slowest sensor that saw it
+    # (40 s) after it was missed, whichever sensor set its deletion
+    np.testing.assert_allclose(sorted(tracker._lost_until), [12.0 + 40.0, 30.0 + 40.0,
+                                                             30.0 + 40.0])
 
 
 def test_two_firm_tracks_on_one_target_keep_the_older(scenario_file) -> None:  # type: ignore[no-untyped-def]

@@ -178,19 +178,21 @@ def test_a_lost_2d_radar_track_gets_the_height_prior_back(scenario_file) -> None
     np.testing.assert_array_equal(lost.x[1], [5e3, 8e3, 6e3, 10.0, 0.0, 3.0])
 
 
-@pytest.mark.parametrize("kind,north_m,comes_back", [("radar2d", 60_000.0, True),
-                                                     ("radar3d", 3_000.0, False)])
-def test_the_bound_allows_for_the_plots_own_noise(scenario_file, kind, north_m,
+@pytest.mark.parametrize("kind,north_m,sigmas,comes_back", [
+    ("radar2d", 60_000.0, 3.0, True), ("radar2d", 60_000.0, 0.0, False),
+    ("radar3d", 3_000.0, 3.0, False)])
+def test_the_bound_allows_for_the_plots_own_noise(scenario_file, kind, north_m, sigmas,
                                                   comes_back) -> None:  # type: ignore[no-untyped-def]
-    """A plot 900 m across the beam from a lost track's prediction: from a 1° 2D radar
-    60 km out (a kilometre of noise across the beam) it is the track's own and brings it
-    back; from a 3D radar 3 km out (10 m of noise) it is beyond ``reacquire_max_m``."""
+    """A plot 900 m across the beam from a lost track's prediction: with
+    ``reacquire_plot_sigmas`` = 3, from a 1° 2D radar 60 km out (a kilometre of noise
+    across the beam) it is the track's own and brings it back (not with the default 0);
+    from a 3D radar 3 km out (10 m of noise) it is beyond ``reacquire_max_m``."""
     body = RADAR.format(id="r", lat=54.60, lon=25.60, clutter=0.0).replace(
         'kind = "radar3d"', f'kind = "{kind}"').replace(
         "max_range_m = 30000.0", "max_range_m = 80000.0").replace(
         "sigma_azimuth_deg = 0.2", "sigma_azimuth_deg = 1.0")
     sc = scenario_file(body, duration=10)
-    cfg = TrackerConfig(reacquire=True, reacquire_max_m=500.0)
+    cfg = TrackerConfig(reacquire=True, reacquire_max_m=500.0, reacquire_plot_sigmas=sigmas)
     tracker = Tracker(sc.deployment, cfg)
     site, rot = tracker.ingest.site[0], tracker.ingest.rot[0]
     up = cfg.init_height_above_sensor_m if kind == "radar2d" else 300.0

@@ -779,10 +779,10 @@ class Tracker:
         reports no live track explains, placed at ``pos`` with covariance ``cov``): a pair
         is eligible if the detection falls in the chi-square gate of the lost track
         predicted to its time (position, and the radial velocity when the plot has one)
-        and within ``reacquire_max_m`` of the prediction horizontally, plus three sigmas
-        of the plot's own horizontal error (a 2D radar's plot 60 km out is a kilometre
-        wide across its beam: the bound is on how far the target strayed from its
-        predicted path, not on the sensor's noise); GNN among the eligible pairs.
+        and within ``reacquire_max_m`` of the prediction horizontally, plus
+        ``reacquire_plot_sigmas`` sigmas of the plot's own horizontal error (a 2D radar's
+        plot 60 km out is a kilometre wide across its beam); GNN among the eligible
+        pairs.
         A chosen track is updated with its detection, confirmed and returned to the live
         tracks under its old id.  Returns which detections were used."""
         cfg = self.cfg
@@ -797,7 +797,7 @@ class Tracker:
         half_tr = 0.5 * (h[:, 0, 0] + h[:, 1, 1])
         det_sig = np.sqrt(half_tr + np.sqrt(np.maximum(
             0.25 * (h[:, 0, 0] - h[:, 1, 1]) ** 2 + h[:, 0, 1] ** 2, 0.0)))
-        allow = cfg.reacquire_max_m + 3.0 * det_sig
+        allow = cfg.reacquire_max_m + cfg.reacquire_plot_sigmas * det_sig
         reach = float(allow.max()) + speed * (np.abs(t_ref - lost.t) + spread) + 1.0
         tree = cKDTree(pos[:, :2])
         hits = tree.query_ball_point(lost.x[:, :2], reach, return_sorted=False)
