@@ -720,7 +720,8 @@ class Tracker:
             d2 = np.einsum("ki,ki->k", dx, np.linalg.solve(S, dx[..., None])[..., 0])
             alike = np.flatnonzero(d2 < cfg.merge_chi2)
             ida, idb = tr.id[a[alike]], tr.id[b[alike]]
-            for x, y in zip(np.minimum(ida, idb).tolist(), np.maximum(ida, idb).tolist()):
+            for x, y in zip(np.minimum(ida, idb).tolist(), np.maximum(ida, idb).tolist(),
+                            strict=True):
                 seen[(x, y)] = self._dup_seen.get((x, y), 0) + 1
         self._dup_seen = seen
         young = [y for (x, y), k in seen.items() if k >= cfg.merge_checks]
