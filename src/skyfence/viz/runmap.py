@@ -249,7 +249,7 @@ def finish_map(fig: Figure, ax: Axes, frame: tuple[tuple[float, float], tuple[fl
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, framealpha=0.9,
               borderaxespad=0.0)
     fig.text(0.01, 0.005, "Borders © OpenStreetMap contributors (ODbL 1.0), via geo-maps "
-             "countries-land-10m", fontsize=7, color="#555555")
+             "countries-maritime-10m", fontsize=7, color="#555555")
     fig.tight_layout()
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
