@@ -455,6 +455,17 @@ def test_bad_values_are_counted_not_dropped() -> None:
                                         "a position that is not finite": 1}
 
 
+def test_a_first_batch_of_rows_without_a_usable_time() -> None:
+    # no track state exists yet: every row is still classified, none is a phantom
+    batch = rows(1, T0 + np.arange(3.0))
+    batch["time"][:] = np.nan
+    clf = Classifier(config=CFG)
+    out = clf.step(batch)
+    assert out["time"].size == 3
+    assert (out["phantom_of"] == -1).all()
+    assert clf.stats.bad_rows == {"a time that is not finite": 3}
+
+
 def test_empty_batch() -> None:
     empty = {k: np.empty(0, dtype=str if v == "str" else v) for k, v in TRACK_COLUMNS.items()}
     out = Classifier(config=CFG).step(empty)

@@ -246,7 +246,10 @@ class TrackEvidence:
         this (Remote-ID-only) track is made of, as found by the correlation rule so far;
         -1 for every other track (and for tracks whose state is gone)."""
         slot = self._store.find(np.asarray(track_ids, np.int64))
-        return np.where(slot >= 0, self._store.phantom_of[np.maximum(slot, 0)], -1)
+        out = np.full(slot.size, -1, np.int64)
+        known = slot >= 0
+        out[known] = self._store.phantom_of[slot[known]]
+        return out
 
     def identity_strings(self, code: np.ndarray) -> np.ndarray:
         """Cooperative ids of identity codes (-1: "")."""
