@@ -155,12 +155,18 @@ class RunScore:
         return d
 
 
+def _target_plots(det: dict[str, np.ndarray]) -> np.ndarray:
+    """Detections of a true target by a sensor that places it (radar plot or position
+    report): the ones that put a target inside coverage."""
+    kinds = det["kind"].astype(str)
+    return (det["truth_id"] >= 0) & np.isin(kinds, ["radar3d", "radar2d", "position"])
+
+
 def coverage_mask(truth: dict[str, np.ndarray], det: dict[str, np.ndarray],
                   window_s: float = 2.0) -> np.ndarray:
     """True for truth rows whose target was detected (radar or position report)
     within ``window_s`` seconds of the row's time."""
-    kinds = det["kind"].astype(str)
-    use = (det["truth_id"] >= 0) & np.isin(kinds, ["radar3d", "radar2d", "position"])
+    use = _target_plots(det)
     dt_id = det["truth_id"][use]
     d_t = det["time"][use]
     t0 = float(min(truth["time"].min(), d_t.min() if d_t.size else np.inf))
@@ -190,8 +196,7 @@ def coverage_revisit(truth: dict[str, np.ndarray], det: dict[str, np.ndarray],
     that detected the target within ``max(window_s, revisit_factor × its period)`` of the
     row's time, seconds; inf where none did (the rows :func:`coverage_mask` leaves out).
     """
-    kinds = det["kind"].astype(str)
-    use = (det["truth_id"] >= 0) & np.isin(kinds, ["radar3d", "radar2d", "position"])
+    use = _target_plots(det)
     sid = np.asarray(det["sensor_id"]).astype(str)[use]
     d_id, d_t = det["truth_id"][use], det["time"][use]
     out = np.full(truth["time"].size, np.inf)
@@ -219,8 +224,7 @@ def seen_before(truth: dict[str, np.ndarray], det: dict[str, np.ndarray],
     the row's time, within ``max(min_window_s, revisit_factor × revisit_s)`` of it
     (``revisit_s`` per row, from :func:`coverage_revisit`; ``min_window_s`` where it is
     not finite): the rows at which an update of the target was owed."""
-    kinds = det["kind"].astype(str)
-    use = (det["truth_id"] >= 0) & np.isin(kinds, ["radar3d", "radar2d", "position"])
+    use = _target_plots(det)
     d_id, d_t = det["truth_id"][use], det["time"][use]
     out = np.zeros(truth["time"].size, bool)
     if d_t.size == 0:
