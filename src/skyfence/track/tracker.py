@@ -793,12 +793,13 @@ class Tracker:
         t_ref = 0.5 * float(fr.time.min() + fr.time.max())
         spread = 0.5 * float(np.ptp(fr.time))
         speed = np.linalg.norm(lost.x[:, 3:5], axis=1)
-        # the largest horizontal 1-sigma of each plot (eigenvalue of its 2x2 block)
-        h = cov[:, :2, :2]
-        half_tr = 0.5 * (h[:, 0, 0] + h[:, 1, 1])
-        det_sig = np.sqrt(half_tr + np.sqrt(np.maximum(
-            0.25 * (h[:, 0, 0] - h[:, 1, 1]) ** 2 + h[:, 0, 1] ** 2, 0.0)))
-        allow = cfg.reacquire_max_m + cfg.reacquire_plot_sigmas * det_sig
+        allow = np.full(len(fr), cfg.reacquire_max_m)
+        if cfg.reacquire_plot_sigmas > 0:
+            # the largest horizontal 1-sigma of each plot (eigenvalue of its 2x2 block)
+            hc = cov[:, :2, :2]
+            half_tr = 0.5 * (hc[:, 0, 0] + hc[:, 1, 1])
+            allow += cfg.reacquire_plot_sigmas * np.sqrt(half_tr + np.sqrt(np.maximum(
+                0.25 * (hc[:, 0, 0] - hc[:, 1, 1]) ** 2 + hc[:, 0, 1] ** 2, 0.0)))
         reach = float(allow.max()) + speed * (np.abs(t_ref - lost.t) + spread) + 1.0
         tree = cKDTree(pos[:, :2])
         hits = tree.query_ball_point(lost.x[:, :2], reach, return_sorted=False)
