@@ -381,6 +381,28 @@ def test_no_merge_when_far_away_or_too_late(scene: Scene, gap_s: float,
     assert two["time"][0] == pytest.approx(T0 + 60 + gap_s + 1)
 
 
+def test_a_track_silent_in_the_trackers_lost_pool_keeps_its_alert(scene: Scene) -> None:
+    """A tracker holds a lost track (no rows) for its lost window and may bring it back
+    under its id: 70 s with 10-s radars and the default re-acquisition, up to 130 s with
+    a 9-scan window.  The alert waits for it instead of resolving and raising anew."""
+    f = scene.add(Flyer(1, 54.6, 25.9, ve=-40.0))
+    mgr = AlertManager(RULES)
+    out = run(mgr, scene, 30)
+    f.hidden_until = scene.t + 130.0
+    out = cat([out, run(mgr, scene, 160)])
+    assert set(out["alert_id"].tolist()) == {1}
+    assert "resolved" not in out["state"].tolist()
+    assert out["time"][-1] > T0 + 160            # it follows the track again
+    # silent for longer than resolve.silent_after_s: gone, and resolved
+    f.hidden_until = scene.t + 1_000.0
+    t_last = scene.t
+    out = run(mgr, scene, 200)
+    one = revisions_of(out, 1)
+    assert one["state"][-1] == "resolved" and one["message"][-1].startswith(
+        "Resolved (track lost)")
+    assert one["time"][-1] == pytest.approx(t_last + RULES.resolve.silent_after_s + 1)
+
+
 # ------------------------------------------------------------------ who may raise
 def test_a_wavering_class_raises_only_once_sure_enough() -> None:
     """A track labelled drone at 0.6 (a bird whose class wavers) raises nothing; the same

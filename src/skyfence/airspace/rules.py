@@ -232,8 +232,12 @@ class ResolveRules(BaseModel):
     #: an incursion alert resolves when its track has stayed out of the home country
     #: this long (a zone alert: out of its zone), s
     after_exit_s: NonNeg = 120.0
-    #: a track with no row for this long is taken as gone (a lost "deleted" row), s
-    silent_after_s: Pos = 60.0
+    #: a track with no row for this long is taken as gone (a lost "deleted" row), s.
+    #: Longer than the tracker's lost window: a track it lost emits no row while it may
+    #: still come back under its id (``delete_after_scans`` + ``reacquire_scans`` scans
+    #: of its slowest radar: 70 s with 10-s radars, 130 s with a 9-scan window), and
+    #: its alert must wait for it rather than resolve and raise anew
+    silent_after_s: Pos = 180.0
 
 
 class RevisionRules(BaseModel):
