@@ -69,7 +69,7 @@ from skyfence.classify.training import (
     wide_mix_toml,
 )
 from skyfence.model.schema import CLASSIFY_CLASSES
-from skyfence.sim.scenario import load_scenario
+from skyfence.sim.scenario import FORECAST_SIGMA_MPS, load_scenario
 
 #: the sub-classes the model scores, their output class, and the target types in each
 SUBCLASSES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
@@ -211,22 +211,27 @@ def subclass_labels(y: np.ndarray, types: np.ndarray) -> np.ndarray:
 
 
 def featurise(path: Path, spec: RunSpec, validation: bool, settings: FeatureSettings,
-              drop_sites: bool = False) -> Run:
+              drop_sites: bool = False, drop_wind: bool = False) -> Run:
     """Replay a cached run's track batches through the evidence accumulator (the features
-    are cached beside the run, per feature settings).  ``drop_sites``: as if the radars'
-    sites were not configured (no radial speeds), so that the model learns to do
-    without them."""
+    are cached beside the run, per feature settings).  The classifier is given the run's
+    wind forecast (:meth:`~skyfence.sim.scenario.Wind.forecast`, off the true wind by
+    ``FORECAST_SIGMA_MPS`` per component).  ``drop_sites`` / ``drop_wind``: as if the
+    radars' sites (radial speeds) / the wind were not configured, so that the model
+    learns to do without them."""
     z = np.load(path, allow_pickle=False)
     data = {k: z[k] for k in z.files}
     tracks = {k[2:]: data[k] for k in data if k.startswith("k_")}
     # the configuration from the scenario (not the cached one: the config grows keys)
     sc = spec.scenario()
-    cfg = ClassifierConfig.for_deployment(sc.deployment, sc.scenario.terrain_alt_m)
+    cfg = ClassifierConfig.for_deployment(
+        sc.deployment, sc.scenario.terrain_alt_m,
+        wind=None if drop_wind else sc.wind.forecast(spec.seed))
     if drop_sites:
         cfg = cfg.model_copy(update={"sensor_sites": {}})
     data["config"] = np.array(cfg.model_dump_json())
     tag = "-".join([f"v{FEATURES_VERSION}", *(f"{v:g}" for v in settings.to_dict().values())]
-                   + (["nosites"] if drop_sites else []))
+                   + (["nosites"] if drop_sites else [])
+                   + (["nowind"] if drop_wind else [f"wind{FORECAST_SIGMA_MPS:g}"]))
     fpath = path.with_name(f"{path.stem}.features-{tag}.npz")
     if fpath.exists():
         f = np.load(fpath)
@@ -493,7 +498,8 @@ def main(argv: list[str] | None = None) -> int:
             runs = []
             for i, (s, p, v) in enumerate(zip(specs, paths, val, strict=True)):
                 # a fifth of the training runs without radar sites (robustness)
-                runs.append(featurise(p, s, v, settings, drop_sites=not v and i % 5 == 2))
+                runs.append(featurise(p, s, v, settings, drop_sites=not v and i % 5 == 2,
+                                      drop_wind=not v and i % 5 == 3))
                 progress.advance(task)
         X, ys, y, w = build(runs, False, rng)
         Xv, ysv, yv, wv = build(runs, True, rng)

@@ -20,7 +20,12 @@ training
 """
 
 from skyfence.classify.classifier import REQUIRED_COLUMNS, Classifier, ClassifierStats
-from skyfence.classify.config import ClassifierConfig, SpoofConfig, load_classify_config
+from skyfence.classify.config import (
+    ClassifierConfig,
+    SpoofConfig,
+    WindInput,
+    load_classify_config,
+)
 from skyfence.classify.model import ClassifierParams, load_params
 
 __all__ = [
@@ -30,6 +35,7 @@ __all__ = [
     "ClassifierParams",
     "ClassifierStats",
     "SpoofConfig",
+    "WindInput",
     "load_classify_config",
     "load_params",
 ]

@@ -215,6 +215,7 @@ class TrackEvidence:
         self._serial_code: dict[str, int] = {}
         self._serials: list[str] = []
         self._rf_sensors = [s for s, k in config.sensor_kinds.items() if k == "rf_df"]
+        self._wind_en = config.wind.east_north() if config.wind is not None else None
         self._site_index = {s: i for i, s in enumerate(config.sensor_sites)}
         self._sites = np.array(list(config.sensor_sites.values()), np.float64).reshape(-1, 3)
         self._unsited: set[str] = set()
@@ -360,7 +361,7 @@ class TrackEvidence:
             acc = st.acc[sl]
             prev = st.prev[sl]
             t_last = st.t_last[sl]
-            update_acc(acc, prev, t_last, tr, cfg.ground_alt_m, s)
+            update_acc(acc, prev, t_last, tr, cfg.ground_alt_m, s, self._wind_en)
             st.acc[sl] = acc
             st.prev[sl] = prev
             t_first = np.where(np.isnan(st.t_first[sl]), t, st.t_first[sl])

@@ -2,8 +2,9 @@
 
 The fitted model lives in the parameter file (:mod:`skyfence.classify.model`);
 this is what belongs to a deployment: the ground height, the kinds of its
-sensors, an optional class prior, the cooperative-identity confidence and the
-thresholds of the Remote ID spoofing rules (:mod:`skyfence.classify.identity`).
+sensors, the wind of the day (a meteorological input: balloons drift with it), an
+optional class prior, the cooperative-identity confidence and the thresholds of the
+Remote ID spoofing rules (:mod:`skyfence.classify.identity`).
 """
 
 from __future__ import annotations
@@ -11,13 +12,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from skyfence.config.loader import load_toml, validate_model
 from skyfence.errors import ConfigError
 from skyfence.model.schema import CLASSIFY_CLASSES
 
-__all__ = ["ClassifierConfig", "SpoofConfig", "load_classify_config"]
+__all__ = ["ClassifierConfig", "SpoofConfig", "WindInput", "load_classify_config"]
 
 Pos = Annotated[float, Field(gt=0)]
 NonNeg = Annotated[float, Field(ge=0)]
@@ -70,6 +72,24 @@ class SpoofConfig(BaseModel):
     jump_window_s: Pos = 30.0
 
 
+class WindInput(BaseModel):
+    """The wind at the heights where balloons fly, from the met service (a forecast or
+    a sounding): the direction it blows *from*, degrees clockwise from true north, and
+    its speed, m/s.  A balloon's track moves with it; a bird's or a drone's does not.
+    The model was fitted with forecasts ``N(0, 1.5 m/s)`` per component off the true
+    wind, so a forecast that good is what it expects."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    from_deg: Annotated[float, Field(ge=0, lt=360)]
+    speed_mps: Annotated[float, Field(ge=0, le=80)]
+
+    def east_north(self) -> tuple[float, float]:
+        """The wind as a velocity (east, north), m/s: where the air goes."""
+        to = np.radians(self.from_deg + 180.0)
+        return (self.speed_mps * float(np.sin(to)), self.speed_mps * float(np.cos(to)))
+
+
 class ClassifierConfig(BaseModel):
     """Deployment parameters of the classifier.  SI units."""
 
@@ -86,6 +106,9 @@ class ClassifierConfig(BaseModel):
     sensor_sites: dict[str, tuple[Annotated[float, Field(ge=-90, le=90)],
                                   Annotated[float, Field(ge=-180, le=180)], float]] = \
         Field(default_factory=dict)
+    #: the wind of the day (None: unknown; the ``wind_drift_mps`` feature is then
+    #: missing and a balloon is told by its other features only)
+    wind: WindInput | None = None
     #: operating prior of each class for confirmed (coasting, deleted) rows: the expected
     #: mix of a deployment's confirmed tracks; classes left out share what is left in the
     #: proportions of the parameter file's prior.  None: the parameter file's prior (the
@@ -132,12 +155,15 @@ class ClassifierConfig(BaseModel):
 
     @classmethod
     def for_deployment(cls, deployment: Any, ground_alt_m: float,
-                       **kw: Any) -> ClassifierConfig:
+                       wind: tuple[float, float] | None = None, **kw: Any) -> ClassifierConfig:
         """A config for a :class:`~skyfence.config.sensors.SensorDeployment` (its sensor
-        kinds and radar sites) and a ground height (e.g. the scenario's ``terrain_alt_m``)."""
+        kinds and radar sites), a ground height (e.g. the scenario's ``terrain_alt_m``) and
+        the wind as (from_deg, speed_mps) (e.g. ``scenario.wind.forecast(seed)``)."""
         kinds = {s.id: s.kind for s in deployment.sensor}
         sites = {s.id: (s.lat_deg, s.lon_deg, s.alt_m) for s in deployment.sensor
                  if s.kind in ("radar3d", "radar2d")}
+        if wind is not None:
+            kw["wind"] = WindInput(from_deg=wind[0], speed_mps=wind[1])
         return cls(ground_alt_m=ground_alt_m, sensor_kinds=kinds, sensor_sites=sites, **kw)
 
 

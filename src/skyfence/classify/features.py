@@ -55,6 +55,12 @@ Features (units in the names)
     EW share of rows updated by an RF direction finder (it hears drones' links).
 ``n_updates``, ``age_s``
     Detections so far, and seconds since the track's first row.
+``wind_drift_mps``
+    EW mean of the horizontal distance between the track's velocity and the wind
+    (``ClassifierConfig.wind``): a balloon moves with the air, so near zero for it
+    (up to the forecast's and the velocity's errors); missing when the wind is not
+    given.  A bird's track whose velocity estimate has slowed to a balloon's speed
+    through sparse 2D plots still moves across the wind, not with it.
 
 Velocity-based features use rows with at least ``kin_min_updates`` updates: a
 track's first velocities are little more than its initiation prior.
@@ -96,10 +102,11 @@ FEATURE_NAMES: tuple[str, ...] = (
     "rf_share",
     "n_updates",
     "age_s",
+    "wind_drift_mps",
 )
 
 #: changes whenever the features are computed differently (cached features are keyed by it)
-FEATURES_VERSION = 3
+FEATURES_VERSION = 4
 
 #: accumulator columns: ``W_*`` are the EW weights of a group of samples
 ACC: dict[str, int] = {name: i for i, name in enumerate((
@@ -111,6 +118,7 @@ ACC: dict[str, int] = {name: i for i, name in enumerate((
     "W_RAD", "RADMAX",
     "W_RES", "RES",
     "W_ALL", "UPD", "RF",
+    "W_DRIFT", "DRIFT",
 ))}
 N_ACC = len(ACC)
 
@@ -196,7 +204,8 @@ class TrackRows:
 
 
 def update_acc(acc: np.ndarray, prev: np.ndarray, t_last: np.ndarray, r: TrackRows,
-               ground_alt_m: float, s: FeatureSettings) -> None:
+               ground_alt_m: float, s: FeatureSettings,
+               wind_en: tuple[float, float] | None = None) -> None:
     """Fold one row per track into its accumulators, in place.
 
     Parameters
@@ -214,6 +223,8 @@ def update_acc(acc: np.ndarray, prev: np.ndarray, t_last: np.ndarray, r: TrackRo
     ground_alt_m : float
         Ground height above the ellipsoid, metres.
     s : FeatureSettings
+    wind_en : (float, float), optional
+        The wind's velocity (east, north), m/s; None: unknown (no drift evidence).
     """
     A = ACC
     first = ~np.isfinite(t_last)
@@ -230,6 +241,11 @@ def update_acc(acc: np.ndarray, prev: np.ndarray, t_last: np.ndarray, r: TrackRo
     acc[:, A["SPD"]] += sp0
     acc[:, A["SPD2"]] += sp0 * sp0
     acc[:, A["HOV"]] += kf * (sp0 < s.hover_speed_mps)
+
+    if wind_en is not None:
+        drift = np.hypot(ve - wind_en[0], vn - wind_en[1])
+        acc[:, A["W_DRIFT"]] += kf
+        acc[:, A["DRIFT"]] += np.where(kin, drift, 0.0)
 
     moving = kin & (speed >= s.heading_min_speed_mps)
     inv = np.where(moving, 1.0 / np.where(moving, speed, 1.0), 0.0)
@@ -343,4 +359,5 @@ def features_from_acc(acc: np.ndarray, speed_now: np.ndarray, n_updates: np.ndar
     out[:, 14] = ratio("RF", "W_ALL", 0.5)
     out[:, 15] = n_updates
     out[:, 16] = age_s
+    out[:, 17] = ratio("DRIFT", "W_DRIFT", 0.5)
     return out

@@ -124,7 +124,8 @@ def run_scenario(sc: Scenario, seed: int, duration_s: float | None = None,
     settings : FeatureSettings, optional
         Feature accumulation (default settings when None).
     config : ClassifierConfig, optional
-        Default: the scenario's sensors' kinds and its ground height.
+        Default: the scenario's sensors' kinds, its ground height and the wind forecast
+        of ``seed`` (:meth:`~skyfence.sim.scenario.Wind.forecast`).
     tracker_config : TrackerConfig, optional
     progress : callable, optional
         ``progress(done_s, total_s)`` of the tracking.
@@ -137,7 +138,8 @@ def run_scenario(sc: Scenario, seed: int, duration_s: float | None = None,
     truth = {k: np.concatenate([c.truth[k] for c in chunks]) for k in chunks[0].truth}
     det = {k: np.concatenate([c.detections[k] for c in chunks])
            for k in chunks[0].detections}
-    cfg = config or ClassifierConfig.for_deployment(sc.deployment, sc.scenario.terrain_alt_m)
+    cfg = config or ClassifierConfig.for_deployment(sc.deployment, sc.scenario.terrain_alt_m,
+                                                    wind=sc.wind.forecast(sim.seed))
     clf = Classifier(params, cfg) if params is not None else None
     ev = clf.evidence if clf is not None else TrackEvidence(settings or FeatureSettings(), cfg)
     tracker = Tracker(sc.deployment, tracker_config or TrackerConfig())

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from skyfence.classify.config import ClassifierConfig
 from skyfence.classify.evaluate import ClassificationReport, evaluate_classification
 from skyfence.config.sensors import SensorSpec
 from skyfence.errors import DataError
@@ -265,14 +266,18 @@ class ChainRun:
 
 
 def run_chain(sc: Scenario, det: dict[str, np.ndarray], cfg: TrackerConfig,
-              slice_s: float | None = None) -> ChainRun:
+              slice_s: float | None = None, seed: int | None = None) -> ChainRun:
     """Feed detections through a fresh in-process pipeline (tracker → classify → airspace
     → alerts, no store) in arrival order, as a live feed would deliver them (batches of
-    ``slice_s`` seconds, default the pipeline's :data:`~skyfence.pipeline.runner.BATCH_S`)."""
+    ``slice_s`` seconds, default the pipeline's :data:`~skyfence.pipeline.runner.BATCH_S`).
+    The classifier is given the wind forecast of run ``seed`` (:meth:`Wind.forecast`)."""
     from skyfence.pipeline.runner import BATCH_S, Pipeline
 
     slice_s = BATCH_S if slice_s is None else slice_s
-    pipe = Pipeline(sc.deployment, tracker=cfg, ground_alt_m=sc.scenario.terrain_alt_m)
+    ground = sc.scenario.terrain_alt_m
+    pipe = Pipeline(sc.deployment, tracker=cfg, ground_alt_m=ground,
+                    classify=ClassifierConfig.for_deployment(sc.deployment, ground,
+                                                             wind=sc.wind.forecast(seed)))
     tracker_time = 0.0
     step, flush = pipe.tracker.step, pipe.tracker.flush
 
@@ -315,7 +320,7 @@ def evaluate_run(sc: Scenario, seed: int, cfg: TrackerConfig,
     chunks = list(sim.run())
     truth = {k: np.concatenate([c.truth[k] for c in chunks]) for k in chunks[0].truth}
     det = {k: np.concatenate([c.detections[k] for c in chunks]) for k in chunks[0].detections}
-    chain = run_chain(sc, det, cfg)
+    chain = run_chain(sc, det, cfg, seed=sim.seed)
     tracks, wall = chain.tracks, chain.tracker_wall_s
     lat0, lon0 = sc.origin()
     origin = (lat0, lon0, sc.scenario.terrain_alt_m)

@@ -12,6 +12,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from skyfence.config.loader import load_toml, validate_model
@@ -184,9 +185,26 @@ class ScenarioHeader(_Strict):
         return v.astimezone(dt.UTC)
 
 
+#: 1-sigma error per component of the met service's wind forecast that the chain is
+#: given (the simulated air moves with the scenario's true wind), m/s
+FORECAST_SIGMA_MPS = 1.5
+
+
 class Wind(_Strict):
     from_deg: Annotated[float, Field(ge=0, lt=360)] = 270.0
     speed_mps: Annotated[float, Field(ge=0, le=60)] = 5.0
+
+    def forecast(self, seed: int | None, sigma_mps: float = FORECAST_SIGMA_MPS
+                 ) -> tuple[float, float]:
+        """The wind a met forecast would give for run ``seed``: the true wind plus an
+        error ``N(0, sigma_mps)`` per horizontal component, as (from_deg, speed_mps).
+        The simulated chain is given this, never the truth."""
+        to = np.radians(self.from_deg + 180.0)
+        e, n = self.speed_mps * np.sin(to), self.speed_mps * np.cos(to)
+        de, dn = np.random.default_rng([0 if seed is None else seed, 79]).normal(
+            0.0, sigma_mps, 2)
+        e, n = e + de, n + dn
+        return (float(np.degrees(np.arctan2(-e, -n)) % 360.0), float(np.hypot(e, n)))
 
 
 class Scenario(_Strict):
