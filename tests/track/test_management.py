@@ -59,10 +59,12 @@ def test_a_track_lives_by_the_fastest_sensor_that_still_covers_it(scenario_file)
     assert sorted(tracker.tracks.id.tolist()) == [2, 3]
     tracker.flush(31.0)
     assert sorted(tracker.lost.id.tolist()) == [1, 2, 3]
-    # lost, each is kept for re-acquisition 4 scans of the slowest sensor that saw it
-    # (40 s) after it was missed, whichever sensor set its deletion
-    np.testing.assert_allclose(sorted(tracker._lost_until), [12.0 + 40.0, 30.0 + 40.0,
-                                                             30.0 + 40.0])
+    # lost, each is kept for re-acquisition reacquire_scans scans of the slowest sensor
+    # that saw it (9 × 10 s) after it was missed, whichever sensor set its deletion
+    window = cfg.reacquire_scans * 10.0
+    assert window == 90.0
+    np.testing.assert_allclose(sorted(tracker._lost_until), [12.0 + window, 30.0 + window,
+                                                             30.0 + window])
 
 
 def test_two_firm_tracks_on_one_target_keep_the_older(scenario_file) -> None:  # type: ignore[no-untyped-def]

@@ -80,14 +80,15 @@ class TrackerConfig(BaseModel):
     #: old id (GNN when several compete)
     reacquire: bool = True
     reacquire_s: Annotated[float, Field(ge=0)] = 30.0
-    reacquire_scans: Annotated[float, Field(ge=0)] = 4.0
+    reacquire_scans: Annotated[float, Field(ge=0)] = 9.0
     reacquire_max_m: Pos = 500.0
-    #: off by default: 3 sigmas and 9 scans raised border-day's probability of update from
-    #: 0.889 to 0.942 (birds 60 km out on the 10-s 2D radar, a kilometre wide across the
-    #: beam, came back instead of starting again), but such a bird, kept through long gaps,
-    #: slows to a balloon's drift in its velocity estimate and raised 2-7 false balloon
-    #: alerts in 2 h (the classifier has no wind to tell a drifting balloon by)
-    reacquire_plot_sigmas: Annotated[float, Field(ge=0)] = 0.0
+    #: 3 sigmas and 9 scans raise border-day's probability of update (first 2 h, IMM)
+    #: from 0.879 to 0.941 and cut its track-id changes from 227 to 37: birds 60 km out
+    #: on the 10-s 2D radar, a kilometre wide across the beam, come back instead of
+    #: starting again.  Such a bird, kept through long gaps, slows to a balloon's speed in
+    #: its velocity estimate; before the classifier knew the wind that raised 2-7 false
+    #: balloon alerts in 2 h (0 with ``wind_drift_mps``).  0 and 4 scans: the bound alone
+    reacquire_plot_sigmas: Annotated[float, Field(ge=0)] = 3.0
     #: initial velocity uncertainty of a new track (1-sigma), horizontal / vertical, m/s
     init_speed_sigma_mps: Pos = 50.0
     init_vertical_speed_sigma_mps: Pos = 5.0
