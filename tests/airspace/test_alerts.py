@@ -345,6 +345,33 @@ def test_coasting_track_is_replaced_by_a_new_one(scene: Scene) -> None:
     assert "resolved" not in out["state"].tolist()
 
 
+def test_a_track_going_the_other_way_does_not_take_a_coasting_drones_alert(
+        scene: Scene) -> None:
+    """border-day: a decoy coasting near a 2D clutter track flying the opposite course;
+    the alert stays with the decoy, whose track comes back under its id."""
+    f = scene.add(Flyer(1, 54.6, 25.9, ve=-40.0))
+    mgr = AlertManager(RULES)
+    out = run(mgr, scene, 10)
+    f.status = "coasting"
+    scene.add(Flyer(2, f.lat + 300.0 / 111_320.0, f.lon, ve=45.0, cls="drone_fixed_wing"))
+    out = cat([out, run(mgr, scene, 5)])
+    f.status = "confirmed"
+    out = cat([out, run(mgr, scene, 5)])
+    assert mgr.stats.merged == 0
+    assert out["track_ids"][out["alert_id"] == 1].tolist() == ["1"] * int(
+        (out["alert_id"] == 1).sum())
+    # the same track 40° off course and a little faster still joins
+    g = Scene()
+    f = g.add(Flyer(1, 54.6, 25.9, ve=-40.0))
+    mgr = AlertManager(RULES)
+    run(mgr, g, 10)
+    f.status = "coasting"
+    g.add(Flyer(2, f.lat + 300.0 / 111_320.0, f.lon, ve=-42.0 * math.cos(math.radians(40)),
+                vn=42.0 * math.sin(math.radians(40))))
+    run(mgr, g, 3)
+    assert mgr.stats.merged == 1
+
+
 def test_a_replaced_track_that_comes_back_is_released(scene: Scene) -> None:
     """The old track of a merge is confirmed again: two targets after all, so the old
     one may raise its own alert (the merged alert keeps following the new track)."""

@@ -766,6 +766,10 @@ class AlertManager:
             miss = np.hypot(e - ve * dt, nn - vn * dt)
             gate = m.distance_m + m.speed_sigma_mps * dt
             within = miss <= gate
+            # and it flies the same way (a young track's velocity is rough: a wide bound,
+            # but not a track going the other way)
+            dv = np.hypot(rows["vel_east_mps"][cand[k]] - ve, rows["vel_north_mps"][cand[k]] - vn)
+            within &= ~(dv > m.velocity_tolerance_mps)     # NaN velocity: not held against it
             pairs.extend(zip((miss[within] / gate[within]).tolist(), [a.alert_id] * int(
                 within.sum()), cand[k[within]].tolist(), strict=True))
         used_a: set[int] = set()

@@ -209,7 +209,13 @@ class MergeRules(BaseModel):
     new track (first seen at most ``overlap_s`` before the old track's last update, at
     most ``time_s`` after it) joins when its position is within ``distance_m +
     speed_sigma_mps × dt`` of the old track's last position carried forward by its last
-    velocity (``dt``: the time between the two).
+    velocity (``dt``: the time between the two), and its velocity differs from the old
+    track's last by at most ``velocity_tolerance_mps`` (a track missing a velocity is not
+    held to it).  The velocity bound keeps an alert from jumping to a track going
+    another way near a drone that is merely coasting (border-day: a decoy's alert
+    followed a 2D clutter track flying the opposite course, and the decoy's own track,
+    re-found under its id, raised a second alert); a drone that turned sharply in the
+    gap gets a new alert of its own instead, which an operator can tell apart.
     """
 
     model_config = _FROZEN
@@ -217,6 +223,7 @@ class MergeRules(BaseModel):
     time_s: Pos = 60.0
     distance_m: Pos = 1_500.0
     speed_sigma_mps: NonNeg = 15.0
+    velocity_tolerance_mps: Pos = 30.0
     overlap_s: NonNeg = 2.0
 
 
