@@ -82,3 +82,25 @@ def test_forget_frees_the_track():
 def test_memory_time_must_be_positive():
     with pytest.raises(ValueError, match="memory_s"):
         ClassMemory(2, 0.0)
+
+
+def test_a_long_gap_decays_the_memory_only_as_far_as_max_gap_s():
+    """A track re-found after a minute unseen keeps what it was: one odd row after the
+    gap does not decide its class."""
+    bird = np.log(np.array([[0.2, 0.8]]))
+    odd = np.log(np.array([[0.999, 0.001]]))    # a jumped velocity: loud evidence
+    t = np.arange(30.0)
+    capped, amnesic = ClassMemory(2, 30.0, max_gap_s=10.0), ClassMemory(2, 30.0)
+    for m in (capped, amnesic):
+        m.fold(np.ones(30, np.int64), t, np.repeat(bird, 30, axis=0))
+    after = np.array([29.0 + 46.0])
+    kept = capped.fold(np.array([1]), after, odd)
+    lost = amnesic.fold(np.array([1]), after, odd)
+    assert kept[0, 1] > kept[0, 0]                  # still a bird
+    assert lost[0, 0] > lost[0, 1]                  # forgotten: the odd row decides
+    # the capped gap decays as 10 s would
+    ref = ClassMemory(2, 30.0)
+    ref.fold(np.ones(30, np.int64), t, np.repeat(bird, 30, axis=0))
+    np.testing.assert_allclose(kept, ref.fold(np.array([1]), np.array([39.0]), odd))
+    with pytest.raises(ValueError, match="max_gap_s"):
+        ClassMemory(2, 30.0, max_gap_s=0.0)

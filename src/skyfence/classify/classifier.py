@@ -531,7 +531,8 @@ class Classifier:
         self._hist = np.zeros(nc)                      # decayed soft counts of ended tracks
         self._hist_t = -np.inf
         #: per-track memory of class evidence (None: each row on its own)
-        self.memory = ClassMemory(nc, self.config.class_memory_s) \
+        self.memory = ClassMemory(nc, self.config.class_memory_s,
+                                  self.config.class_memory_max_gap_s) \
             if self.config.class_memory_s > 0 else None
 
     @property

@@ -130,6 +130,10 @@ class ClassifierConfig(BaseModel):
     #: likelihoods are the weighted geometric mean of its track's recent rows' (0: each
     #: row on its own; :mod:`skyfence.classify.memory`)
     class_memory_s: NonNeg = 30.0
+    #: a gap between two rows of a track decays that memory by at most this long, s (a
+    #: track re-found after a minute unseen is still what it was; 10 s: the slowest
+    #: radar's revisit, so that regular updates decay in full)
+    class_memory_max_gap_s: Pos = 10.0
     #: a step's rows are processed in time slices of this length, s
     slice_s: Pos = 1.0
     #: probability of the class a cooperative identity gives (aircraft, drone)

@@ -11,7 +11,12 @@ time constant ``memory_s``:
     S_k = d_k S_{k-1} + log L_k,   W_k = d_k W_{k-1} + 1,   d_k = exp(-(t_k - t_{k-1}) / memory_s)
 
 and returns ``S_k / W_k`` for each row.  A new track's first row is its own evidence;
-a steady track converges to the mean of its last ``memory_s`` seconds.  A row older
+a steady track converges to the mean of its last ``memory_s`` seconds.  A gap between
+two rows decays the memory by at most ``max_gap_s`` (``t_k - t_{k-1}`` is clipped
+there): evidence is forgotten as new evidence comes, not while nothing is seen.  A bird
+track that the tracker kept through a 46-s gap (a lost track re-found) would otherwise
+come back with no memory at all, and one row with a jumped velocity estimate made it a
+drone (vilnius-swarm: an alert on a 900-update bird track).  A row older
 than the track's latest (out of sequence) is folded in without decay.  The mean of
 log-likelihoods is a tempered product: it does not pretend that correlated rows are
 independent evidence, so the result stays calibrated where the per-row model was.
@@ -54,12 +59,17 @@ class ClassMemory:
     n_classes : int
     memory_s : float
         Time constant, seconds (> 0).
+    max_gap_s : float
+        Longest gap between two rows that decays the memory in full, seconds (> 0).
     """
 
-    def __init__(self, n_classes: int, memory_s: float) -> None:
+    def __init__(self, n_classes: int, memory_s: float, max_gap_s: float = np.inf) -> None:
         if not memory_s > 0:
             raise ValueError(f"memory_s must be positive, got {memory_s}")
+        if not max_gap_s > 0:
+            raise ValueError(f"max_gap_s must be positive, got {max_gap_s}")
         self.memory_s = float(memory_s)
+        self.max_gap_s = float(max_gap_s)
         self.ids = np.zeros(0, np.int64)
         self._S = np.zeros((0, n_classes))
         self._W = np.zeros(0)
@@ -111,8 +121,8 @@ class ClassMemory:
             dt = tr - self._t[s]
             # new memory: nothing to decay; out of sequence or no time: no decay
             d = np.where(np.isnan(dt), 0.0,
-                         np.exp(-np.clip(np.nan_to_num(dt, nan=0.0, neginf=0.0), 0.0, None)
-                                / self.memory_s))
+                         np.exp(-np.clip(np.nan_to_num(dt, nan=0.0, neginf=0.0), 0.0,
+                                         self.max_gap_s) / self.memory_s))
             self._S[s] = d[:, None] * self._S[s] + log_lk[rows]
             self._W[s] = d * self._W[s] + 1.0
             self._t[s] = np.fmax(self._t[s], np.where(np.isfinite(tr), tr, np.nan))
