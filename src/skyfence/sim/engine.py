@@ -51,9 +51,7 @@ class Simulation:
         self.terrain = float(h.terrain_alt_m)
         self.targets: TargetTable = build_targets(scenario, self.frame,
                                                   np.random.default_rng([self.seed, 1]))
-        wind_to = np.radians(scenario.wind.from_deg + 180.0)
-        self.wind = (scenario.wind.speed_mps * np.sin(wind_to),
-                     scenario.wind.speed_mps * np.cos(wind_to))
+        self.wind = scenario.wind.east_north()
         self.sensors: list[SensorModel] = [
             make_sensor(s, i, self.seed, self.t0, self.duration, self.terrain)
             for i, s in enumerate(scenario.sensor)

@@ -194,13 +194,17 @@ class Wind(_Strict):
     from_deg: Annotated[float, Field(ge=0, lt=360)] = 270.0
     speed_mps: Annotated[float, Field(ge=0, le=60)] = 5.0
 
+    def east_north(self) -> tuple[float, float]:
+        """The wind as a velocity (east, north), m/s: where the air goes."""
+        to = np.radians(self.from_deg + 180.0)
+        return (self.speed_mps * float(np.sin(to)), self.speed_mps * float(np.cos(to)))
+
     def forecast(self, seed: int | None, sigma_mps: float = FORECAST_SIGMA_MPS
                  ) -> tuple[float, float]:
         """The wind a met forecast would give for run ``seed``: the true wind plus an
         error ``N(0, sigma_mps)`` per horizontal component, as (from_deg, speed_mps).
         The simulated chain is given this, never the truth."""
-        to = np.radians(self.from_deg + 180.0)
-        e, n = self.speed_mps * np.sin(to), self.speed_mps * np.cos(to)
+        e, n = self.east_north()
         de, dn = np.random.default_rng([0 if seed is None else seed, 79]).normal(
             0.0, sigma_mps, 2)
         e, n = e + de, n + dn
