@@ -68,6 +68,7 @@ from skyfence.classify.training import (
     site_mix_toml,
     wide_mix_toml,
 )
+from skyfence.eval.harness import chain_classifier_config
 from skyfence.model.schema import CLASSIFY_CLASSES
 from skyfence.sim.scenario import FORECAST_SIGMA_MPS, load_scenario
 
@@ -223,11 +224,11 @@ def featurise(path: Path, spec: RunSpec, validation: bool, settings: FeatureSett
     tracks = {k[2:]: data[k] for k in data if k.startswith("k_")}
     # the configuration from the scenario (not the cached one: the config grows keys)
     sc = spec.scenario()
-    cfg = ClassifierConfig.for_deployment(
-        sc.deployment, sc.scenario.terrain_alt_m,
-        wind=None if drop_wind else sc.wind.forecast(spec.seed))
+    cfg = chain_classifier_config(sc, spec.seed)
     if drop_sites:
         cfg = cfg.model_copy(update={"sensor_sites": {}})
+    if drop_wind:
+        cfg = cfg.model_copy(update={"wind": None})
     data["config"] = np.array(cfg.model_dump_json())
     tag = "-".join([f"v{FEATURES_VERSION}", *(f"{v:g}" for v in settings.to_dict().values())]
                    + (["nosites"] if drop_sites else [])

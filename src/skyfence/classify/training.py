@@ -31,6 +31,7 @@ from skyfence.classify.model import ClassifierParams
 from skyfence.errors import DataError
 from skyfence.eval.continuity import associate_updates
 from skyfence.eval.gospa import table_to_enu
+from skyfence.eval.harness import chain_classifier_config
 from skyfence.model.schema import CLASSIFY_CLASSES
 from skyfence.sim.engine import Simulation
 from skyfence.sim.scenario import Scenario, load_scenario
@@ -138,8 +139,7 @@ def run_scenario(sc: Scenario, seed: int, duration_s: float | None = None,
     truth = {k: np.concatenate([c.truth[k] for c in chunks]) for k in chunks[0].truth}
     det = {k: np.concatenate([c.detections[k] for c in chunks])
            for k in chunks[0].detections}
-    cfg = config or ClassifierConfig.for_deployment(sc.deployment, sc.scenario.terrain_alt_m,
-                                                    wind=sc.wind.forecast(sim.seed))
+    cfg = config or chain_classifier_config(sc, sim.seed)
     clf = Classifier(params, cfg) if params is not None else None
     ev = clf.evidence if clf is not None else TrackEvidence(settings or FeatureSettings(), cfg)
     tracker = Tracker(sc.deployment, tracker_config or TrackerConfig())

@@ -265,6 +265,14 @@ class ChainRun:
     wall_s: float                     # time spent in the whole chain
 
 
+def chain_classifier_config(sc: Scenario, seed: int | None) -> ClassifierConfig:
+    """The classifier's configuration for a simulated run of ``sc``: its sensors, its
+    ground height and the wind forecast of run ``seed`` (:meth:`Wind.forecast`: the
+    simulated chain is never given the true wind)."""
+    return ClassifierConfig.for_deployment(sc.deployment, sc.scenario.terrain_alt_m,
+                                           wind=sc.wind.forecast(seed))
+
+
 def run_chain(sc: Scenario, det: dict[str, np.ndarray], cfg: TrackerConfig,
               slice_s: float | None = None, seed: int | None = None) -> ChainRun:
     """Feed detections through a fresh in-process pipeline (tracker → classify → airspace
@@ -274,10 +282,8 @@ def run_chain(sc: Scenario, det: dict[str, np.ndarray], cfg: TrackerConfig,
     from skyfence.pipeline.runner import BATCH_S, Pipeline
 
     slice_s = BATCH_S if slice_s is None else slice_s
-    ground = sc.scenario.terrain_alt_m
-    pipe = Pipeline(sc.deployment, tracker=cfg, ground_alt_m=ground,
-                    classify=ClassifierConfig.for_deployment(sc.deployment, ground,
-                                                             wind=sc.wind.forecast(seed)))
+    pipe = Pipeline(sc.deployment, tracker=cfg, ground_alt_m=sc.scenario.terrain_alt_m,
+                    classify=chain_classifier_config(sc, seed))
     tracker_time = 0.0
     step, flush = pipe.tracker.step, pipe.tracker.flush
 

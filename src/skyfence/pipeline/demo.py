@@ -24,10 +24,14 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
-from skyfence.classify.config import ClassifierConfig
 from skyfence.eval.continuity import associate_updates
 from skyfence.eval.gospa import table_to_enu
-from skyfence.eval.harness import GATE_M, HEIGHT_UNOBSERVED_SIGMA_M, coverage_mask
+from skyfence.eval.harness import (
+    GATE_M,
+    HEIGHT_UNOBSERVED_SIGMA_M,
+    chain_classifier_config,
+    coverage_mask,
+)
 from skyfence.eval.incursion import (
     DRONE_CLASSES,
     broadcast_identities,
@@ -175,11 +179,9 @@ def run_demo(scenario: str | Path | Scenario, out_dir: str | Path, *, speed: flo
     jsonl = out / "alerts.jsonl"
     jsonl.unlink(missing_ok=True)
     log = EventLog(log_path, name=sc.name)
-    ground = sc.scenario.terrain_alt_m
     pipe = Pipeline(sc.deployment, log=log, sinks=[ConsoleSink(console), JsonlSink(jsonl)],
-                    ground_alt_m=ground,
-                    classify=ClassifierConfig.for_deployment(sc.deployment, ground,
-                                                             wind=sc.wind.forecast(sim.seed)))
+                    ground_alt_m=sc.scenario.terrain_alt_m,
+                    classify=chain_classifier_config(sc, sim.seed))
     crossings = true_crossings(drones, pipe.borders, pipe.zones)
     pic = _Picture(crossings)
 
