@@ -688,3 +688,43 @@ def test_the_engine_name_of_the_threatened_zone_is_read() -> None:
     assert out["zone_id"].tolist() == [ZONE_ID] and out["time_to_zone_s"][0] == 900.0
     assert threat_score(table([track_row(1)], TRACK_DTYPES), pic, RULES)[0] == pytest.approx(
         out["threat_score"][0])
+
+
+# ------------------------------------------------------------------ predicted entries
+def _entry(track_id: int, t: float, depth: float) -> dict:
+    return {**event_row("border_entry", track_id, t - 0.4), "detected_time": t, "depth_m": depth}
+
+
+def test_a_predicted_entry_raises_from_the_tracks_remembered_row() -> None:
+    """The airspace engine declares the entry of a drone its radar missed at the line
+    (a prediction to the clock): the step has the event but no row of the track.  The
+    manager raises from the drone's last row, with the event's crossing and depth; a
+    bird's last row, a track it never saw near the border and a row too old raise
+    nothing."""
+    mgr = AlertManager(RULES)
+    rows = [track_row(1, T0, lon=26.0005), track_row(2, T0, lon=26.0006, cls="bird", prob=0.9),
+            track_row(4, T0, lon=26.0005)]
+    pics = [picture_row(1, depth=-30.0), picture_row(2, depth=-40.0),
+            picture_row(4, depth=-30.0)]
+    assert step(mgr, T0, rows, pics)["alert_id"].size == 0
+    # track 4 is seen again, deep outside: it is no longer remembered near the border
+    assert step(mgr, T0 + 0.5, [track_row(4, T0 + 0.5, lon=26.1)],
+                [picture_row(4, depth=-6000.0)])["alert_id"].size == 0
+    out = step(mgr, T0 + 1.5, [], [],
+               [_entry(1, T0 + 1.5, 45.0), _entry(2, T0 + 1.5, 20.0), _entry(3, T0 + 1.5, 30.0),
+                _entry(4, T0 + 1.5, 30.0)])
+    assert out["track_id"].tolist() == [1] and out["state"][0] == "raised"
+    assert out["kind"][0] == "incursion" and out["class"][0] == "drone_fixed_wing"
+    assert out["crossing_time"][0] == pytest.approx(T0 + 1.1)
+    assert out["country_from"][0] == "BY"
+    assert out["message"][0].startswith("Drone (fixed-wing, p=0.97) crossed from BY")
+    assert mgr.stats.recalled == 2 and mgr.stats.raised["incursion"] == 1
+    # its next real row, inside, continues the same alert (no second raise)
+    again = step(mgr, T0 + 2.0, [track_row(1, T0 + 2.0, lon=25.999)],
+                 [picture_row(1, depth=60.0)])
+    assert set(again["alert_id"].tolist()) <= {1} and mgr.stats.raised["incursion"] == 1
+    # a remembered row older than 10 s is not used
+    late = AlertManager(RULES)
+    step(late, T0, [track_row(1, T0, lon=26.0005)], [picture_row(1, depth=-30.0)])
+    assert step(late, T0 + 11.0, [], [], [_entry(1, T0 + 11.0, 45.0)])["alert_id"].size == 0
+    assert late.stats.recalled == 0

@@ -590,3 +590,92 @@ def test_jonava_gerbera_tracked_crossing(borders: Borders, zones: Zones) -> None
     assert 0.0 < ev["detected_time"][k] - t_x < 2.0        # measured: 0.8 s
     assert metres(ev["lat_deg"][k], ev["lon_deg"][k], lat_x, lon_x) < 50.0   # 0.7 m
     assert np.count_nonzero(np.char.startswith(ev["kind"], "border")) == 1
+
+
+# --------------------------------------------------------------------------------------
+# predicted entry: a track not updated since is carried to the feed clock
+# --------------------------------------------------------------------------------------
+def _until_before_border(tr: dict[str, np.ndarray], borders: Borders,
+                         seconds: float) -> tuple[dict[str, np.ndarray], float]:
+    """The rows of ``tr`` more than ``seconds`` before its true crossing, and that time."""
+    _, _, t_cross = true_crossing(tr, borders.geometry("LT"), 45.0)
+    return take(tr, tr["time"] < t_cross - seconds), t_cross
+
+
+def test_entry_predicted_to_the_clock_when_the_track_is_not_updated(
+        engine: AirspaceEngine, borders: Borders) -> None:
+    """A radar misses the drone at the line: the engine carries its track along its
+    velocity to each step's clock and declares the entry once the prediction is past the
+    entry margin of the predicted sigma, at the true crossing, revealed at that clock."""
+    tr = by_to_lt()
+    before, t_cross = _until_before_border(tr, borders, 0.0)
+    assert where(feed(engine, before), "border_entry").size == 0
+    t_last = float(before["time"][-1])
+    found = None
+    for now in np.arange(t_last + 0.1, t_last + 2.0, 0.1):
+        ev = engine.step(take(tr, slice(0, 0)), now=float(now))
+        if ev["time"].size:
+            found = (float(now), ev)
+            break
+    assert found is not None, "no entry predicted within 2 s"
+    now, ev = found
+    assert ev["kind"].tolist() == ["border_entry"] and ev["track_id"][0] == 1
+    # past the margin of the grown sigma: sqrt(8² + (dt·2)²) · 1.5, and not one step later
+    dt = now - t_last
+    margin = 1.5 * np.hypot(8.0, 2.0 * dt)
+    depth_now = 45.0 * (now - t_cross)
+    assert depth_now > margin - 1.0 and 45.0 * (now - 0.1 - t_cross) < margin + 1.0
+    assert ev["detected_time"][0] == now and ev["time"][0] == pytest.approx(t_cross, abs=0.05)
+    assert ev["country_from"][0] == "BY" and ev["country_to"][0] == "LT"
+    assert ev["depth_m"][0] == pytest.approx(depth_now, abs=3.0)
+    lat, lon, _ = true_crossing(tr, borders.geometry("LT"), 45.0)
+    assert metres(ev["lat_deg"][0], ev["lon_deg"][0], lat, lon) < 3.0
+    assert engine.stats["predicted_entries"] == 1 and engine.picture()["inside_home"][0]
+    # the track's own rows, when they come (a late radar), are not stale and raise no
+    # second entry
+    rest = take(tr, tr["time"] > t_last)
+    again = feed(engine, rest)
+    assert where(again, "border_entry").size == 0 and where(again, "border_exit").size == 0
+    assert engine.stats["stale"] == 0
+
+
+def test_no_prediction_without_the_clock_too_long_after_or_for_coasting_tracks(
+        borders: Borders, zones: Zones) -> None:
+    tr = by_to_lt()
+    before, t_cross = _until_before_border(tr, borders, 0.0)
+    t_last = float(before["time"][-1])
+    cases = {
+        "off": (AirspaceConfig(predict_entry_s=0.0), before, 1.5),
+        "too long": (AirspaceConfig(), before, 2.5),            # 2 s at most
+        "coasting": (AirspaceConfig(), {**before, "status": np.full(before["time"].size,
+                                                                     "coasting")}, 1.5),
+    }
+    for name, (cfg, rows_, dt) in cases.items():
+        eng = AirspaceEngine(borders, zones, cfg)
+        feed(eng, rows_)
+        ev = eng.step(take(tr, slice(0, 0)), now=t_last + dt)
+        assert where(ev, "border_entry").size == 0, name
+    # the same track with the clock and a recent enough update does enter
+    eng = AirspaceEngine(borders, zones)
+    feed(eng, before)
+    assert eng.step(take(tr, slice(0, 0)), now=t_last + 1.5)["kind"].tolist() == ["border_entry"]
+    assert t_last + 1.5 > t_cross
+
+
+def test_a_wrong_prediction_is_undone_by_the_rows(borders: Borders, zones: Zones) -> None:
+    """The drone turned back at the line: its next rows, decisively outside, end the
+    predicted incursion with an exit."""
+    eng = AirspaceEngine(borders, zones)
+    tr = by_to_lt()
+    before, t_cross = _until_before_border(tr, borders, 0.0)
+    feed(eng, before)
+    t_last = float(before["time"][-1])
+    assert eng.step(take(tr, slice(0, 0)), now=t_last + 1.5)["kind"].tolist() == \
+        ["border_entry"]
+    # it really went back east: rows from its last position on course 120°
+    back = straight(before["lat_deg"][-1], before["lon_deg"][-1], 120.0, 45.0, 10,
+                    t0=t_last + 1.0)
+    ev = feed(eng, back)
+    assert where(ev, "border_exit").size == 1 and where(ev, "border_entry").size == 0
+    ev = {c: v[where(ev, "border_exit")] for c, v in ev.items()}
+    assert ev["country_to"][0] == "BY" and not eng.picture()["inside_home"][0]

@@ -129,6 +129,12 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+#: a track last seen outside within this distance of the home border keeps its latest row
+#: in memory (for a border entry predicted before its next row; :meth:`AlertManager._recall`)
+_RECENT_DEPTH_M = 1000.0
+#: ... for this long after that row, s (the airspace engine predicts at most 2 s ahead)
+_RECENT_S = 10.0
+
 #: track columns the alert manager reads (TRACK_COLUMNS' and classify's)
 ALERT_TRACK_COLUMNS: dict[str, str] = {
     "time": "float64",
@@ -152,6 +158,7 @@ ALERT_EVENT_COLUMNS: dict[str, str] = {
     "country_to": "str",
     "zone_id": "str",
     "time_to_zone_s": "float64",
+    "depth_m": "float64",
 }
 
 _THREAT_KINDS = ("incursion", "zone")
@@ -180,6 +187,7 @@ class AlertStats:
     raised: Counter[str] = field(default_factory=Counter)      # per alert kind
     revisions: int = 0
     merged: int = 0
+    recalled: int = 0       # rows recalled for a predicted border entry (no row that step)
     resolved: Counter[str] = field(default_factory=Counter)    # per reason
     refused: Counter[str] = field(default_factory=Counter)     # input rows, per reason
     store_failures: int = 0
@@ -317,6 +325,9 @@ class AlertManager:
         self._seen_id = np.empty(0, np.int64)         # sorted track ids seen
         self._seen_first = np.empty(0, np.float64)
         self._seen_last = np.empty(0, np.float64)
+        # the latest row (and picture) of each track just outside that may raise
+        self._recent: dict[str, np.ndarray] | None = None
+        self._recent_pic: dict[str, np.ndarray] | None = None
         self._unstored: list[dict[str, np.ndarray]] = []
         self._out: list[dict[str, Any]] = []
         self._now = -math.inf
@@ -366,6 +377,7 @@ class AlertManager:
         rows, deleted, may_raise = self._read_tracks(tracks)
         ev = self._read_events(events)
         pic = align_picture(picture, rows["track_id"])
+        rows, deleted, may_raise, pic = self._recall(rows, deleted, may_raise, ev, pic, now)
         self._now = now                  # only once the inputs are known to be usable
         self._step_no += 1
         self.stats.steps += 1
@@ -511,6 +523,76 @@ class AlertManager:
         # a phantom of a spoofed Remote ID is no object: it never raises (its drone does)
         may_raise &= ~(cols["phantom_of"] >= 0)
         return cols, deleted, may_raise
+
+    def _recall(self, rows: dict[str, np.ndarray], deleted: NDArray[np.bool_],
+                may_raise: NDArray[np.bool_], ev: dict[str, np.ndarray],
+                pic: dict[str, np.ndarray], now: float
+                ) -> tuple[dict[str, np.ndarray], NDArray[np.bool_], NDArray[np.bool_],
+                           dict[str, np.ndarray]]:
+        """Rows for border entries of tracks with no row in this step, from memory.
+
+        The airspace engine declares an entry from a track's prediction to the feed
+        clock when the track has not been updated since (a radar missed it at the
+        line, a slow or late sensor has not reported yet): the step then holds the
+        event but no row of the track.  The manager keeps the latest row, and picture,
+        of every track that may raise and was last seen outside within
+        :data:`_RECENT_DEPTH_M` of the home border, for :data:`_RECENT_S`; such a track's
+        remembered row joins the step, its picture saying what the event says (over the
+        home country, the predicted depth), so the entry raises now.  The cache is
+        refreshed from this step's own rows first (a track with a row this step is not
+        recalled).
+        """
+        tid = rows["track_id"]
+        depth = pic["depth_m"]
+        with np.errstate(invalid="ignore"):
+            near = may_raise & (depth <= 0.0) & (depth >= -_RECENT_DEPTH_M)
+        old, old_pic = self._recent, self._recent_pic
+        if old is not None and old_pic is not None and old["track_id"].size:
+            fresh = now - old["time"] <= _RECENT_S
+            if not fresh.all():
+                old = {k: v[fresh] for k, v in old.items()}
+                old_pic = {k: v[fresh] for k, v in old_pic.items()}
+        take = None
+        if old is not None and old["track_id"].size and ev["time"].size:
+            entry = ev["kind"] == "border_entry"
+            want = np.setdiff1d(ev["track_id"][entry], tid)
+            if want.size:
+                rt = old["track_id"]
+                pos = np.minimum(np.searchsorted(rt, want), rt.size - 1)
+                found = rt[pos] == want
+                take = pos[found]
+                if take.size == 0:
+                    take = None
+        # refresh: this step's rows replace the remembered ones; stale ones go
+        parts = [({k: v[near] for k, v in rows.items()}, {k: v[near] for k, v in pic.items()})]
+        if old is not None and old_pic is not None and old["track_id"].size:
+            keep = ~_member(old["track_id"], tid)
+            parts.append(({k: v[keep] for k, v in old.items()},
+                          {k: v[keep] for k, v in old_pic.items()}))
+        rec = {k: np.concatenate([p[0][k] for p in parts]) for k in rows}
+        rpic = {k: np.concatenate([p[1][k] for p in parts]) for k in pic}
+        order = np.argsort(rec["track_id"], kind="stable")
+        self._recent = {k: v[order] for k, v in rec.items()}
+        self._recent_pic = {k: v[order] for k, v in rpic.items()}
+        if take is None:
+            return rows, deleted, may_raise, pic
+        assert old is not None and old_pic is not None
+        add = {k: v[take] for k, v in old.items()}
+        add_pic = {k: v[take].copy() for k, v in old_pic.items()}
+        # the picture as the entry event has it: over the home country, its depth
+        e = np.flatnonzero(ev["kind"] == "border_entry")
+        last = {int(t): j for t, j in zip(ev["track_id"][e].tolist(), e.tolist(), strict=True)}
+        j = np.array([last[int(t)] for t in add["track_id"].tolist()], dtype=np.intp)
+        add_pic["depth_m"] = ev["depth_m"][j].astype(np.float64)
+        add_pic["country"] = ev["country_to"][j].astype(add_pic["country"].dtype)
+        self.stats.recalled += int(take.size)
+        rows = {k: np.concatenate([rows[k], add[k]]) for k in rows}
+        pic = {k: np.concatenate([pic[k], add_pic[k]]) for k in pic}
+        deleted = np.concatenate([deleted, np.zeros(take.size, bool)])
+        may_raise = np.concatenate([may_raise, np.ones(take.size, bool)])
+        order = np.argsort(rows["track_id"], kind="stable")
+        return ({k: v[order] for k, v in rows.items()}, deleted[order], may_raise[order],
+                {k: v[order] for k, v in pic.items()})
 
     def _read_events(self, events: Table | None) -> dict[str, np.ndarray]:
         ev = read_columns(events, ALERT_EVENT_COLUMNS, "event", optional=True)

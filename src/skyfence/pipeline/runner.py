@@ -186,7 +186,7 @@ class Pipeline:
         if self.log is not None and tracks["time"].size:
             self.log.append_tracks(tracks)
         t = _lap(st, "log_tracks", t)
-        events = self.airspace.step(tracks)
+        events = self.airspace.step(tracks, now=clock)
         picture = self.airspace.picture()
         t = _lap(st, "airspace", t)
         if self.log is not None and events["time"].size:
