@@ -426,3 +426,128 @@ def test_owed_rows_replace_coverage_for_the_probability_of_update_only() -> None
     np.testing.assert_array_equal(r.time_to_confirm_s, full.time_to_confirm_s)
     with pytest.raises(DataError, match="owed"):
         track_continuity(_truth(), tracks, gate_m=50.0, owed=owed[:-1])
+
+
+# ------------------------------------------------------------------ gates per truth row
+
+
+def test_per_row_gates_all_equal_to_the_gate_give_the_same_association() -> None:
+    rng = np.random.default_rng(20260112)
+    for _ in range(60):
+        truth, tracks, gate = _random_case(rng)
+        fixed = associate_updates(truth, tracks, gate_m=gate)
+        rows = np.full(truth["time"].size, gate)
+        # the per-row gates replace gate_m; NaN rows take gate_m
+        for gate_m, per_row in ((gate, rows), (1.0, rows), (gate, np.full_like(rows, np.nan))):
+            a = associate_updates(truth, tracks, gate_m=gate_m, gate_per_truth_row=per_row)
+            np.testing.assert_array_equal(a.truth_index, fixed.truth_index)
+            np.testing.assert_array_equal(a.distance_m, fixed.distance_m)
+
+
+def test_an_update_700_m_off_is_associated_only_within_a_wider_row_gate() -> None:
+    truth = _truth()
+    tracks = _tracks(("A", SCAN[2:], _target(SCAN[2:], 1) + [0.0, 700.0, 0.0], "confirmed"))
+    assert (associate_updates(truth, tracks, gate_m=500.0).truth_index == -1).all()
+    wide = np.where(truth["truth_id"] == 1, 3.03 * 300.0, 500.0)  # a 300-m bound: 909 m
+    a = associate_updates(truth, tracks, gate_m=500.0, gate_per_truth_row=wide)
+    assert (a.truth_index == 0).all()
+    np.testing.assert_allclose(a.distance_m, 700.0)
+    r = track_continuity(truth, tracks, gate_m=500.0, association=a)
+    assert r.n_false_updates == 0 and r.probability_of_update_tracked == 1.0
+    # target 2's wide gate does not reach target 1's updates
+    other = np.where(truth["truth_id"] == 2, 3.03 * 300.0, 500.0)
+    assert (associate_updates(truth, tracks, gate_m=500.0, gate_per_truth_row=other)
+            .truth_index == -1).all()
+
+
+def test_a_pair_is_gated_by_the_first_truth_row_at_or_after_the_update() -> None:
+    # target 1's rows at 10 and 11 s have 500- and 800-m gates: the update at 10.5 s is
+    # gated at 800 m (the row that ends its step, the bound with the update's plot in it),
+    # the one at 10.0 s at 500 m
+    truth = _truth()
+    gates = np.full(truth["time"].size, 500.0)
+    gates[11] = 800.0
+    times = np.array([10.0, 10.5, 10.5])
+    off = np.array([[0.0, 700.0, 0.0], [0.0, 790.0, 0.0], [0.0, 810.0, 0.0]])
+    tracks = {"time": times, "track_id": np.array(["A", "B", "C"]),
+              "east_m": _target(times, 1)[:, 0] + off[:, 0],
+              "north_m": _target(times, 1)[:, 1] + off[:, 1],
+              "up_m": _target(times, 1)[:, 2] + off[:, 2]}
+    a = associate_updates(truth, tracks, gate_m=500.0, gate_per_truth_row=gates)
+    assert a.truth_index.tolist() == [-1, 0, -1]
+
+
+def test_per_pair_gates_weigh_the_assignment_by_distance_over_gate() -> None:
+    # one update 400 m from target 5 (gate 500 m) and 600 m from target 8 (gate 2 km): in
+    # units of their gates 0.8 and 0.3, so it goes to 8; with one 2-km gate, to 5
+    truth = {"time": np.zeros(2), "truth_id": np.array([5, 8]),
+             "east_m": np.array([0.0, 1000.0]), "north_m": np.zeros(2), "up_m": np.zeros(2)}
+    tracks = {"time": np.zeros(1), "east_m": np.array([400.0]), "north_m": np.zeros(1),
+              "up_m": np.zeros(1)}
+    a = associate_updates(truth, tracks, gate_m=500.0,
+                          gate_per_truth_row=np.array([500.0, 2000.0]))
+    assert a.truth_ids[a.truth_index].tolist() == [8] and a.distance_m[0] == 600.0
+    assert associate_updates(truth, tracks, gate_m=2000.0).truth_index.tolist() == [0]
+    # a second update 100 m from 5 takes it; the first still goes to 8 (a dense block)
+    tracks = {k: np.append(v, [0.0] if k != "east_m" else [100.0]) for k, v in tracks.items()}
+    a = associate_updates(truth, tracks, gate_m=500.0,
+                          gate_per_truth_row=np.array([500.0, 2000.0]))
+    assert a.truth_ids[a.truth_index].tolist() == [8, 5]
+
+
+def _dense_reference_per_row(truth: dict[str, np.ndarray], tracks: dict[str, np.ndarray],
+                             gates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The per-row-gate association written out plainly: at each update time, every
+    update against every target alive then, the gate of the target's first row at or
+    after that time, one dense assignment of min(d / gate, 1)², pairs inside kept."""
+    ids = np.unique(truth["truth_id"])
+    cols = ("east_m", "north_m", "up_m")
+    index = np.full(tracks["time"].size, -1)
+    dist = np.full(tracks["time"].size, np.nan)
+    for t in np.unique(tracks["time"]):
+        rows = np.nonzero(tracks["time"] == t)[0]
+        alive, pos, gate = [], [], []
+        for n, i in enumerate(ids):
+            own = np.nonzero(truth["truth_id"] == i)[0]
+            own = own[np.argsort(truth["time"][own])]
+            tt = truth["time"][own]
+            if tt.min() <= t <= tt.max():
+                alive.append(n)
+                pos.append([np.interp(t, tt, truth[c][own]) for c in cols])
+                gate.append(gates[own][np.searchsorted(tt, t)])
+        if not alive:
+            continue
+        y = np.stack([tracks[c][rows] for c in cols], axis=1)
+        d = cdist(y, np.array(pos))
+        ri, ci = linear_sum_assignment(np.minimum(d / np.array(gate)[None, :], 1.0) ** 2)
+        keep = d[ri, ci] < np.array(gate)[ci]
+        index[rows[ri[keep]]] = np.array(alive)[ci[keep]]
+        dist[rows[ri[keep]]] = d[ri[keep], ci[keep]]
+    return index, dist
+
+
+def test_per_row_gates_sparse_equals_dense_on_random_cases() -> None:
+    rng = np.random.default_rng(20260113)
+    wider = 0
+    for _ in range(120):
+        truth, tracks, gate = _random_case(rng)
+        gates = gate * rng.choice([0.5, 1.0, 1.0, 2.0, 4.0], truth["time"].size)
+        a = associate_updates(truth, tracks, gate_m=gate, gate_per_truth_row=gates)
+        confirmed = tracks["status"] == "confirmed"
+        ref_index, ref_dist = _dense_reference_per_row(
+            truth, {k: v[confirmed] for k, v in tracks.items()}, gates)
+        np.testing.assert_array_equal(a.truth_index[confirmed], ref_index)
+        assert (a.truth_index[~confirmed] == -1).all()
+        np.testing.assert_allclose(a.distance_m[confirmed], ref_dist, rtol=1e-9, atol=1e-9)
+        wider += int(np.count_nonzero(a.distance_m >= gate))
+    assert wider > 50  # pairs outside the common gate but inside their own were kept
+
+
+def test_bad_per_row_gates() -> None:
+    with pytest.raises(DataError, match="gate_per_truth_row must be one gate per truth row"):
+        associate_updates(_truth(), _perfect(), gate_m=50.0, gate_per_truth_row=np.ones(3))
+    for bad in (0.0, -1.0, np.inf):
+        g = np.full(120, 50.0)
+        g[7] = bad
+        with pytest.raises(DataError, match="finite gates > 0"):
+            associate_updates(_truth(), _perfect(), gate_m=50.0, gate_per_truth_row=g)

@@ -24,6 +24,30 @@ Association
     block), since pairs outside the gate cost the same ``gate_m²`` whatever the
     assignment does with them.  There is no loop over time steps.
 
+Per-pair gates
+    With ``gate_per_truth_row`` each target has its own gate at each time (e.g.
+    wider where its detections cannot locate it to ``gate_m``).  A pair's gate
+    ``g`` is the gate of the target's first truth row at or after the update's
+    time: a row's gate holds for the interval that ends at it, ``(t_{k-1},
+    t_k]``, the convention of a bound computed per step from the detections of
+    the step that ends at or after them
+    (:func:`~skyfence.eval.harness.position_bounds`), so an update made from a
+    plot is gated by the bound that has the plot in it.  The row before the
+    update, or a mean of the two, would gate it by the bound *before* the plot:
+    after a detection gap that is the bound of a target nobody has seen for
+    minutes, kilometres wide.  The pair is kept only if ``d < g``.
+
+    The assignment then minimises the sum of ``min(d / g, 1)²``: each pair costs
+    its distance in units of its own gate, and leaving an update or a target
+    out costs 1 for every one of them.  Raw distances would be inconsistent
+    with the gates: an update 400 m from a target that can be located to within
+    a 500-m gate and 600 m from one whose gate is 2 km would go to the first,
+    whose gate it nearly misses, rather than to the second, well inside its
+    own; scaled, the update goes where it is least surprising, as a statistical
+    (Mahalanobis) distance would send it.  With one gate for all pairs the
+    scaled costs are the squared distances divided by ``gate_m²``: the same
+    assignment.  Without ``gate_per_truth_row`` nothing is scaled.
+
 Probability of update
     A truth row counts as updated when the target's latest associated update is
     recent enough.  SIAP measures this against the expected update interval of
@@ -216,6 +240,7 @@ def associate_updates(
     columns: Sequence[str] = ENU_COLUMNS,
     statuses: Sequence[str] = ("confirmed",),
     horizontal: ArrayLike | None = None,
+    gate_per_truth_row: ArrayLike | None = None,
 ) -> UpdateAssociation:
     """Associate each counted track update with a target (see the module docstring).
 
@@ -237,6 +262,14 @@ def associate_updates(
         and north: a track whose height nobody measured, such as one seen by 2D radars
         alone, is judged on where it is over the ground).  Default: every row in all
         ``columns``.
+    gate_per_truth_row : array_like of float, optional
+        Per truth row: the gate of the target at that time, metres, used instead of
+        ``gate_m`` (NaN: ``gate_m``); e.g. wider where the target cannot be located
+        to ``gate_m`` from its detections.  A row's gate holds for the time since
+        the target's previous row: a pair's gate is that of the target's first row
+        at or after the update's time, and the assignment weighs each pair by its
+        distance over its gate (see "Per-pair gates" in the module docstring).
+        Default: ``gate_m`` for every pair, the distances unweighted.
 
     Returns
     -------
@@ -260,9 +293,20 @@ def associate_updates(
         counted = counted.copy()
         counted[r[later]] = False
 
+    gates = None
+    if gate_per_truth_row is not None:
+        gates = np.asarray(gate_per_truth_row, dtype=np.float64)
+        if gates.shape != tt.shape:
+            raise DataError(f"gate_per_truth_row must be one gate per truth row {tt.shape}, got "
+                            f"shape {gates.shape}")
+        gates = np.where(np.isnan(gates), gate_m, gates)
+        if not (np.isfinite(gates) & (gates > 0.0)).all():
+            raise DataError("gate_per_truth_row must be finite gates > 0 (metres; NaN: gate_m)")
+
     truth_ids, rank = np.unique(tid, return_inverse=True)
     order = np.lexsort((tt, rank))
-    truth = _SortedTruth(rank[order], tt[order], x_all[order])
+    truth = _SortedTruth(rank[order], tt[order], x_all[order],
+                         None if gates is None else gates[order])
 
     truth_index = np.full(kt.size, -1, dtype=np.intp)
     distance = np.full(kt.size, np.nan)
@@ -273,15 +317,18 @@ def associate_updates(
                         f"{flat.shape}")
     rows = np.concatenate([rows[~flat[rows]], rows[flat[rows]]])
     n3 = int(np.count_nonzero(~flat[rows]))
-    u, n, d = _gated_pairs(truth, kt[rows[:n3]], y_all[rows[:n3]], gate_m)
+    u, n, d, g = _gated_pairs(truth, kt[rows[:n3]], y_all[rows[:n3]], gate_m)
     if n3 < rows.size:
-        flat_truth = _SortedTruth(truth.rank, truth.time, truth.pos[:, :2])
-        u2, n2, d2 = _gated_pairs(flat_truth, kt[rows[n3:]], y_all[rows[n3:], :2], gate_m)
-        u, n, d = np.concatenate([u, u2 + n3]), np.concatenate([n, n2]), np.concatenate([d, d2])
+        flat_truth = _SortedTruth(truth.rank, truth.time, truth.pos[:, :2], truth.gate)
+        u2, n2, d2, g2 = _gated_pairs(flat_truth, kt[rows[n3:]], y_all[rows[n3:], :2], gate_m)
+        u, n = np.concatenate([u, u2 + n3]), np.concatenate([n, n2])
+        d, g = np.concatenate([d, d2]), np.concatenate([g, g2])
     if u.size:
         # A target at one time is one node: key (rank of the update time, target).
         _, time_rank = np.unique(kt[rows], return_inverse=True)
-        keep = _assign(u, time_rank[u].astype(np.int64) * truth_ids.size + n, d, gate_m)
+        key = time_rank[u].astype(np.int64) * truth_ids.size + n
+        # per-pair gates: each pair costs its distance in units of its own gate
+        keep = _assign(u, key, d, gate_m) if gates is None else _assign(u, key, d / g, 1.0)
         truth_index[rows[u[keep]]] = n[keep]
         distance[rows[u[keep]]] = d[keep]
     return UpdateAssociation(
@@ -299,16 +346,19 @@ class _SortedTruth:
     rank: Index  # target of each row (index into the sorted distinct ids)
     time: Array
     pos: Array  # (rows, k)
+    gate: Array | None = None  # gate of each row, metres (None: one gate for all)
 
 
 def _gated_pairs(
     truth: _SortedTruth, t: Array, y: Array, gate_m: float
-) -> tuple[Index, Index, Array]:
-    """Every (update, target) pair closer than ``gate_m`` at the update's time.
+) -> tuple[Index, Index, Array, Array]:
+    """Every (update, target) pair closer than its gate at the update's time.
 
-    Returns the update index (into ``t``), the target and the distance to the
-    target's position interpolated at ``t``, for each pair whose target exists
-    at that time (its first truth row <= ``t`` <= its last).
+    Returns the update index (into ``t``), the target, the distance to the
+    target's position interpolated at ``t`` and the pair's gate, for each pair
+    whose target exists at that time (its first truth row <= ``t`` <= its last).
+    The gate is ``gate_m``, or with ``truth.gate`` that of the target's first row
+    at or after ``t``.
 
     Candidates come from one k-d tree query in (position, scaled time): a pair
     closer than ``gate_m`` has the target's latest row at or before ``t`` no
@@ -318,9 +368,11 @@ def _gated_pairs(
     about ``(y, t - G/2)`` once time is scaled by ``(gate_m + L) / (G/2)``, so
     within ``√2 (gate_m + L)`` of it.  Each candidate is then checked exactly.
     The cost grows with ``G`` and ``L``: a truth table sampled sparsely makes
-    more candidates, never a wrong answer.
+    more candidates, never a wrong answer.  With per-row gates the search uses
+    the largest of them for ``gate_m``,
+    and each candidate is checked against its own gate.
     """
-    empty = (np.zeros(0, np.intp), np.zeros(0, np.intp), np.zeros(0))
+    empty = (np.zeros(0, np.intp), np.zeros(0, np.intp), np.zeros(0), np.zeros(0))
     if t.size == 0 or truth.time.size == 0:
         return empty
     rank_s, tt_s, x_s = truth.rank, truth.time, truth.pos
@@ -331,8 +383,9 @@ def _gated_pairs(
     longest_step = float(np.sqrt((steps**2).sum(axis=1)).max(initial=0.0))
     longest_gap = float(np.diff(tt_s)[same].max(initial=0.0))
 
+    search_m = gate_m if truth.gate is None else float(truth.gate.max())
     # Margins keep rounding from losing a candidate; extra ones are checked out below.
-    reach = (gate_m + longest_step) * (1.0 + 1e-9) + 1e-6
+    reach = (search_m + longest_step) * (1.0 + 1e-9) + 1e-6
     half = 0.5 * longest_gap * (1.0 + 1e-9) + 1e-6
     scale = reach / half
     t0 = min(float(tt_s.min()), float(t.min()))
@@ -353,15 +406,20 @@ def _gated_pairs(
     w = np.where(j > i, (tu - tt_s[i]) / dt, 0.0)
     x = x_s[i] + w[:, None] * (x_s[j] - x_s[i])
     d = np.sqrt(((y[u] - x) ** 2).sum(axis=1))
-    inside = d < gate_m
-    return u[inside], rank_s[i[inside]].astype(np.intp), d[inside]
+    if truth.gate is None:
+        gate = np.full(d.size, gate_m)
+    else:
+        gate = truth.gate[j]
+    inside = d < gate
+    return u[inside], rank_s[i[inside]].astype(np.intp), d[inside], gate[inside]
 
 
 def _assign(u: Index, v: NDArray[np.int64], d: Array, gate_m: float) -> NDArray[np.bool_]:
     """Which gated pairs an optimal assignment keeps, one connected component at a time.
 
     ``u`` and ``v`` name the two sides of each pair (an update; a target at the
-    update's time), ``d`` < ``gate_m`` its distance.  Minimising the sum of
+    update's time), ``d`` < ``gate_m`` its distance (with per-pair gates: its
+    distance over its gate, and ``gate_m`` = 1).  Minimising the sum of
     ``min(d, gate_m)²`` over all updates and targets of a time step only ever
     trades pairs inside the gate against each other, so the problem splits
     into the connected components of the gated pairs: a lone pair is kept, a
