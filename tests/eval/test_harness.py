@@ -88,6 +88,55 @@ def test_position_reports_give_the_kalman_filter_covariance() -> None:
     assert np.isnan(position_bound(sc, cfg, truth, det, wanted)[11:]).all()
 
 
+def test_horizontal_bound_is_the_east_and_north_variances() -> None:
+    """Position reports every second: the bound is the Kalman filter's covariance (as
+    above); the horizontal bound is sqrt of its east and north variances, the 3-D one adds
+    the up variance, both from one computation."""
+    cfg = TrackerConfig(q=9.0, q_vertical=0.25)  # horizontal and vertical unlike
+    sc = _scenario(RID)
+    steps = 12
+    truth = _truth(steps, 7, 55.0 + 1e-4 * np.arange(steps), 24.0, 400.0)
+    det = _det(list(T0 + np.arange(2.0, 12.0)), ["rid"] * 10, [7] * 10)
+    both = harness.position_bounds(sc, cfg, truth, det)
+    F = np.eye(6)
+    F[:3, 3:] = np.eye(3)
+    Q = np.zeros((6, 6))
+    for axis, q in enumerate((9.0, 9.0, 0.25)):
+        Q[np.ix_([axis, axis + 3], [axis, axis + 3])] = q * np.array([[1 / 3, 1 / 2],
+                                                                       [1 / 2, 1.0]])
+    H = np.hstack([np.eye(3), np.zeros((3, 3))])
+    info = H.T @ H / 25.0
+    P = np.linalg.inv(np.diag([3000.0**-2] * 3 + [50.0**-2, 50.0**-2, 5.0**-2]) + info)
+    hor, full = np.full(steps, np.nan), np.full(steps, np.nan)
+    for k in range(2, steps):
+        if k > 2:
+            P = np.linalg.inv(np.linalg.inv(F @ P @ F.T + Q) + info)
+        hor[k], full[k] = np.sqrt(P[0, 0] + P[1, 1]), np.sqrt(np.trace(P[:3, :3]))
+    np.testing.assert_allclose(both.horizontal_m, hor, rtol=1e-9)
+    np.testing.assert_allclose(both.rmse_m, full, rtol=1e-9)
+    assert (hor[2:] < full[2:]).all()
+    np.testing.assert_array_equal(position_bound(sc, cfg, truth, det, horizontal=True),
+                                  both.horizontal_m)
+    np.testing.assert_array_equal(position_bound(sc, cfg, truth, det), both.rmse_m)
+
+
+def test_horizontal_bound_of_a_2d_radar_track_leaves_out_the_unmeasured_height() -> None:
+    """A 2D radar measures no height: the 3-D bound keeps the height prior (800 m), the
+    horizontal one is the plots' own, a small part of it."""
+    radar = {"id": "r2d", "kind": "radar2d", "lat_deg": 55.0, "lon_deg": 24.0, "alt_m": 150.0,
+             "max_range_m": 60_000.0, "sigma_range_m": 30.0, "sigma_azimuth_deg": 0.5,
+             "scan_period_s": 1.0}
+    sc = _scenario(radar)
+    truth = _truth(20, 3, 55.1 + 1e-4 * np.arange(20), 24.1, 600.0)
+    det = _det(list(T0 + np.arange(20.0)), ["r2d"] * 20, [3] * 20)
+    both = harness.position_bounds(sc, TrackerConfig(), truth, det)
+    assert (both.horizontal_m <= both.rmse_m).all()
+    assert (both.rmse_m > 700.0).all() and (both.horizontal_m < 150.0).all()
+    # the up variance is what tells them apart
+    up = np.sqrt(both.rmse_m**2 - both.horizontal_m**2)
+    assert (up > 700.0).all()
+
+
 def test_first_radar_plot_bound_is_the_plot_covariance() -> None:
     """At a 3D radar's first plot of a hovering target the bound is the plot's own
     position error: range, and azimuth and elevation across the line of sight."""

@@ -25,7 +25,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -72,7 +72,9 @@ __all__ = [
     "seen_before",
     "evaluate",
     "evaluate_run",
+    "PositionBounds",
     "position_bound",
+    "position_bounds",
     "rmse_vs_bound",
 ]
 
@@ -410,7 +412,8 @@ def evaluate_run(sc: Scenario, seed: int, cfg: TrackerConfig,
 
 def rmse_vs_bound(sc: Scenario, cfg: TrackerConfig, truth: dict[str, np.ndarray],
                   det: dict[str, np.ndarray], cover: np.ndarray, cont: ContinuityResult,
-                  track_time: np.ndarray, max_bound_m: float = MAX_BOUND_M) -> dict[str, Any]:
+                  track_time: np.ndarray, max_bound_m: float = MAX_BOUND_M,
+                  bound: np.ndarray | None = None) -> dict[str, Any]:
     """The tracker's position RMSE against the PCRLB (:func:`position_bound`).
 
     Target-times are truth rows (target, step) in coverage, from the target's
@@ -439,6 +442,10 @@ def rmse_vs_bound(sc: Scenario, cfg: TrackerConfig, truth: dict[str, np.ndarray]
     max_bound_m : float, optional
         Largest bound of a target-time compared, metres (default
         :data:`MAX_BOUND_M`, a third of the association gate).
+    bound : ndarray, optional
+        :func:`position_bound` per truth row when it is at hand, computed for at
+        least the covered rows (a row's bound does not depend on which other rows
+        are wanted); computed for the target-times when omitted.
 
     Returns
     -------
@@ -472,7 +479,8 @@ def rmse_vs_bound(sc: Scenario, cfg: TrackerConfig, truth: dict[str, np.ndarray]
     e2 = np.bincount(inv, d2) / np.bincount(inv)
     wanted = np.zeros(t.size, bool)
     wanted[rows] = cover[rows]
-    b = position_bound(sc, cfg, truth, det, wanted)[rows]
+    b = (position_bound(sc, cfg, truth, det, wanted) if bound is None else
+         np.asarray(bound, dtype=np.float64))[rows]
     use = cover[rows] & (b < max_bound_m)  # NaN (no bound) is left out too
     if not use.any():
         return empty
@@ -579,9 +587,30 @@ def _states_for(motion: MotionModel, pos: np.ndarray, vel: np.ndarray, dt: float
     return np.concatenate([x, turn[..., None]], axis=-1)
 
 
+class PositionBounds(NamedTuple):
+    """Per truth row, the PCRLB on a target's position RMSE (:func:`position_bounds`), m."""
+
+    #: in 3-D: ``sqrt`` of the east, north and up variances of the bound ``J⁻¹``
+    rmse_m: np.ndarray
+    #: over the ground: ``sqrt`` of its east and north variances
+    horizontal_m: np.ndarray
+
+
 def position_bound(sc: Scenario, cfg: TrackerConfig, truth: dict[str, np.ndarray],
-                   det: dict[str, np.ndarray], wanted: np.ndarray | None = None) -> np.ndarray:
-    """PCRLB on the position RMSE of each target along its true trajectory, per truth row.
+                   det: dict[str, np.ndarray], wanted: np.ndarray | None = None,
+                   horizontal: bool = False) -> np.ndarray:
+    """PCRLB on the position RMSE of each target along its true trajectory, per truth row:
+    in 3-D, or over the ground with ``horizontal`` (see :func:`position_bounds`, which
+    gives both from one computation)."""
+    b = position_bounds(sc, cfg, truth, det, wanted)
+    return b.horizontal_m if horizontal else b.rmse_m
+
+
+def position_bounds(sc: Scenario, cfg: TrackerConfig, truth: dict[str, np.ndarray],
+                    det: dict[str, np.ndarray], wanted: np.ndarray | None = None
+                    ) -> PositionBounds:
+    """PCRLB on the position RMSE of each target along its true trajectory, per truth row,
+    in 3-D and over the ground.
 
     The posterior Cramér–Rao bound (:func:`skyfence.eval.pcrlb.pcrlb`) *conditional
     on the realised detection sequence*: sensor ``s`` adds its information
@@ -638,16 +667,22 @@ def position_bound(sc: Scenario, cfg: TrackerConfig, truth: dict[str, np.ndarray
 
     Returns
     -------
-    ndarray of float64
-        Per truth row, the bound on the position RMSE, metres; NaN before the
-        target's first detection, after its last wanted row, and for targets
-        with no wanted row.
+    PositionBounds
+        Per truth row (float64 arrays), the bound on the position RMSE
+        (``rmse_m``: ``sqrt`` of the east, north and up variances of ``J⁻¹``) and on
+        the horizontal position RMSE (``horizontal_m``: east and north only, in the
+        tracker's frame, whose up axis is the vertical at its origin: tilted from a
+        target's own vertical by its distance from there over the Earth's radius,
+        0.5° at 60 km), metres; NaN before the target's first detection, after its
+        last wanted row, and for targets with no wanted row.  Both come from the
+        same ``J⁻¹``, one pass over the targets.
     """
     dt = float(sc.scenario.dt_s)
     t = np.asarray(truth["time"], dtype=np.float64)
     out = np.full(t.size, np.nan)
+    out_h = np.full(t.size, np.nan)
     if t.size == 0:
-        return out
+        return PositionBounds(out, out_h)
     wanted = np.ones(t.size, bool) if wanted is None else np.asarray(wanted, bool)
     ref = Tracker(sc.deployment, cfg)
     enu = table_to_enu(truth, *ref.origin)
@@ -693,7 +728,7 @@ def position_bound(sc: Scenario, cfg: TrackerConfig, truth: dict[str, np.ndarray
     np.maximum.at(end, rank[w_rows], step[w_rows])
     todo = np.nonzero(end >= 0)[0]
     if todo.size == 0:
-        return out
+        return PositionBounds(out, out_h)
     length = end[todo] - start[todo] + 1
     todo, length = todo[np.argsort(length, kind="stable")], np.sort(length, kind="stable")
     keep_det = end[d_n] >= d_step
@@ -741,10 +776,10 @@ def position_bound(sc: Scenario, cfg: TrackerConfig, truth: dict[str, np.ndarray
         reach = np.where(reach > 0, reach, _FAR_M)
         P0 = np.linalg.inv(info0 + _prior_information(cfg, motion, reach, height))
         bounds = pcrlb(x, np.arange(T) * dt, motion, sensors, 0.5 * (P0 + np.swapaxes(P0, 1, 2)))
-        b = position_rmse_bound(bounds)
-        out[rows[live]] = b[live]
+        out[rows[live]] = position_rmse_bound(bounds)[live]
+        out_h[rows[live]] = position_rmse_bound(bounds, horizontal=True)[live]
         batch_start = stop
-    return out
+    return PositionBounds(out, out_h)
 
 
 #: horizontal position prior of a target first seen by a sensor of unknown reach, m

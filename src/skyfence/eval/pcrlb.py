@@ -272,7 +272,7 @@ def _whitened_jacobian(sensor: _Sensor, x: Array, k: int) -> Array:
     return G
 
 
-def position_rmse_bound(bounds: ArrayLike) -> Array:
+def position_rmse_bound(bounds: ArrayLike, horizontal: bool = False) -> Array:
     """Bound on the position RMSE: ``sqrt(trace)`` of the position block.
 
     Parameters
@@ -280,15 +280,21 @@ def position_rmse_bound(bounds: ArrayLike) -> Array:
     bounds : array_like, shape (..., d, d)
         Error covariance bounds (from :func:`pcrlb`), state layout position
         first (``[x, y, z, ...]``, metres), ``d >= 3``.
+    horizontal : bool, optional
+        Bound the horizontal position RMSE instead: the first two axes only
+        (east and north), ``sqrt(B[0, 0] + B[1, 1])``.  Default False.
 
     Returns
     -------
     ndarray, shape (...)
-        ``sqrt(B[0, 0] + B[1, 1] + B[2, 2])``, metres.
+        ``sqrt(B[0, 0] + B[1, 1] + B[2, 2])`` (``sqrt(B[0, 0] + B[1, 1])`` with
+        ``horizontal``), metres.
 
     Examples
     --------
     >>> position_rmse_bound(np.diag([9.0, 16.0, 0.0, 1.0])).tolist()
+    5.0
+    >>> position_rmse_bound(np.diag([9.0, 16.0, 11.0, 1.0]), horizontal=True).tolist()
     5.0
     """
     B = np.asarray(bounds, dtype=np.float64)
@@ -296,4 +302,5 @@ def position_rmse_bound(bounds: ArrayLike) -> Array:
         raise ValueError(
             f"position_rmse_bound expects bounds of shape (..., d, d) with d >= 3, got {B.shape}"
         )
-    return np.asarray(np.sqrt(np.trace(B[..., :3, :3], axis1=-2, axis2=-1)), dtype=np.float64)
+    n = 2 if horizontal else 3
+    return np.asarray(np.sqrt(np.trace(B[..., :n, :n], axis1=-2, axis2=-1)), dtype=np.float64)
