@@ -123,6 +123,12 @@ def test_eval_prints_figures_as_json(tmp_path: Path) -> None:
     assert 0.9 <= run["probability_of_update_tracked_drones"] <= 1.0
     assert run["probability_of_update_tracked_drones"] == run["probability_of_update_tracked"]
     assert math.isnan(run["probability_of_update_tracked_birds"])
+    # beside them, the figures with the bound-scaled gate, and what they are in words
+    assert 0.9 <= run["probability_of_update_tracked_bound_gate"] <= 1.0
+    assert 0.9 <= run["probability_of_update_tracked_drones_bound_gate"] <= 1.0
+    assert math.isnan(run["probability_of_update_tracked_birds_bound_gate"])
+    assert 0 <= run["false_updates_bound_gate"] <= run["false_updates"]
+    assert data["labels"]["false_updates_bound_gate"].endswith("gate max(500 m, 3σ PCRLB)")
     assert png.read_bytes()[:4] == b"\x89PNG"
 
 
@@ -153,6 +159,9 @@ def test_eval_table_shows_the_bound(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     row = next(line for line in res.output.splitlines() if "pcrlb_rmse_m" in line)
     assert [c.strip() for c in row.split("│")[2:5]] == ["13", "12.5", "13.5"]
     assert "rmse_over_pcrlb" in res.output
+    # the two association gates are told apart in words under the figures' names
+    assert "prob. of update once tracked, gate 500 m" in res.output
+    assert "false_updates_bound_gate" in res.output and "3σ PCRLB" in res.output
     assert png.read_bytes()[:4] == b"\x89PNG"
 
 

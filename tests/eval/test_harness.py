@@ -137,6 +137,16 @@ def test_horizontal_bound_of_a_2d_radar_track_leaves_out_the_unmeasured_height()
     assert (up > 700.0).all()
 
 
+def test_bound_gate_is_the_floor_or_k_sigma() -> None:
+    from scipy.stats import chi2
+
+    assert harness.BOUND_GATE_K == pytest.approx(np.sqrt(chi2.ppf(0.99, 2)), rel=1e-12)
+    sigma = np.array([10.0, 165.0, 200.0, 1000.0, np.nan, 1000.0])
+    use = np.array([True, True, True, True, True, False])
+    np.testing.assert_allclose(harness.bound_gate(sigma, use),
+                               [500.0, 500.75, 606.97, 3034.85, 500.0, 500.0], atol=0.01)
+
+
 def test_first_radar_plot_bound_is_the_plot_covariance() -> None:
     """At a 3D radar's first plot of a hovering target the bound is the plot's own
     position error: range, and azimuth and elevation across the line of sight."""

@@ -226,7 +226,7 @@ def eval_cmd(
     """Simulate, track and score a scenario over several seeds: GOSPA, continuity, RMSE
     and RMSE against the posterior Cramér–Rao bound (PCRLB)."""
     from skyfence.eval.harness import evaluate
-    from skyfence.eval.report import plot_runs, pooled, summarise
+    from skyfence.eval.report import FIGURE_LABELS, plot_runs, pooled, summarise
     from skyfence.sim.scenario import load_scenario
     from skyfence.track.config import load_tracker_config
 
@@ -257,17 +257,22 @@ def eval_cmd(
         pool_cls = ClassificationReport.pool(reports).figures()
     if json_out:
         _print_json({"scenario": sc.name, "runs": runs, "summary": summary, "pooled": pool,
+                     "labels": FIGURE_LABELS,
                      "classification": pool_cls if reports else None,
                      "per_run": [s.figures() for s in scores], "plot": str(png),
                      "reliability_plot": str(rel_png) if rel_png else None})
         return
-    t = Table(title=f"{sc.name}: tracker evaluation over {runs} run(s)")
-    t.add_column("figure")
+    t = Table(title=f"{sc.name}: tracker evaluation over {runs} run(s)",
+              caption="gate max(500 m, 3σ PCRLB): σ is the target's horizontal position "
+                      "PCRLB at that time; 3.03σ holds at least 99 % of errors as small as "
+                      "the bound allows")
+    t.add_column("figure", overflow="fold")
     t.add_column("mean", justify="right")
     t.add_column("min", justify="right")
     t.add_column("max", justify="right")
     for name, row in summary.items():
-        t.add_row(name, *(f"{row[k]:,.3g}" for k in ("mean", "min", "max")))
+        label = f"{name}\n[dim]{FIGURE_LABELS[name]}[/dim]" if name in FIGURE_LABELS else name
+        t.add_row(label, *(f"{row[k]:,.3g}" for k in ("mean", "min", "max")))
     console.print(t)
     p = Table(title=f"{sc.name}: incursions and identification, pooled over {runs} run(s)")
     p.add_column("figure")

@@ -18,6 +18,15 @@ The position RMSE is also set against the posterior Cramér–Rao lower bound of
 each run (:func:`position_bound`, :func:`rmse_vs_bound`): the bound along the
 true trajectories with the run's own detections, the tracker's sensors, frame
 and motion model.
+
+The continuity figures are given twice.  With the fixed 500-m gate (:data:`GATE_M`)
+an update further than that from its target is false and leaves the target
+un-updated, even where the target's detections cannot place it to 500 m (a bird
+60 km out seen only by 2D radars whose 1° beam is 1 km wide there).  The
+``*_bound_gate`` figures gate each target-time at :func:`bound_gate`,
+``max(500 m, 3.03 σ_h)`` with ``σ_h`` the target's horizontal PCRLB at that time,
+at the rows owed an update (:func:`seen_before`; 500 m elsewhere): the tracker is
+asked to be as close as the detections allow, and never closer than 500 m.
 """
 
 from __future__ import annotations
@@ -67,6 +76,7 @@ from skyfence.track.tracker import Tracker
 
 __all__ = [
     "RunScore",
+    "bound_gate",
     "coverage_mask",
     "coverage_revisit",
     "seen_before",
@@ -92,6 +102,14 @@ MAX_BOUND_M = GATE_M / 3.0
 #: a track row whose vertical sigma exceeds this has no measured height (2D radars alone):
 #: it is associated with the truth on its horizontal position, m
 HEIGHT_UNOBSERVED_SIGMA_M = GATE_M / 3.0
+#: the bound-scaled gate of a target-time is max(GATE_M, BOUND_GATE_K × its horizontal
+#: PCRLB σ_h): sqrt(chi2.ppf(0.99, 2)) = sqrt(2 ln 100) = 3.03, the radius holding 99 %
+#: of a circular 2-D Gaussian in units of its per-axis sigma.  σ_h = sqrt(σ_east² +
+#: σ_north²) is the horizontal RMSE bound: √2 per-axis sigmas for a circular error, one
+#: for an error along one axis only, so BOUND_GATE_K · σ_h holds 99.76 % (all along one
+#: axis) to 99.99 % (circular) of an error as small as the bound allows, whatever its
+#: shape
+BOUND_GATE_K = float(np.sqrt(2.0 * np.log(100.0)))
 
 
 @dataclass
@@ -115,11 +133,21 @@ class RunScore:
     #: followed the revisit of the covering sensors)
     probability_of_update_fixed_5s: float
     probability_of_update_tracked_fixed_5s: float
+    #: probability of update once tracked, overall and per class, with the bound-scaled
+    #: gate: per target-time max(500 m, 3.03 σ_h), σ_h its horizontal PCRLB (the 500-m
+    #: figures above judge a target whose detections cannot place it to 500 m by a gate it
+    #: cannot meet)
+    probability_of_update_tracked_bound_gate: float
+    probability_of_update_tracked_drones_bound_gate: float
+    probability_of_update_tracked_birds_bound_gate: float
+    probability_of_update_tracked_aircraft_bound_gate: float
     long_gaps: int
     track_id_changes: int
     id_swaps: int
     false_updates: int
     false_update_share: float
+    #: confirmed updates associated with no target with the bound-scaled gate
+    false_updates_bound_gate: int
     false_tracks: int
     confirmed_updates: int
     #: id swaps and false confirmed tracks per confirmed update (the issue's terms)
@@ -245,6 +273,23 @@ def seen_before(truth: dict[str, np.ndarray], det: dict[str, np.ndarray],
     return out
 
 
+def bound_gate(horizontal_bound_m: np.ndarray, use: np.ndarray | None = None,
+               k: float = BOUND_GATE_K, floor_m: float = GATE_M) -> np.ndarray:
+    """Per truth row, the bound-scaled association gate ``max(floor_m, k × σ_h)``, metres.
+
+    ``σ_h`` is the target's horizontal PCRLB at that row
+    (:func:`position_bounds`): no tracker can place the target better from those
+    detections, so an update within ``k σ_h`` of it is as close as its detections
+    allow (see :data:`BOUND_GATE_K`), and one within ``floor_m`` is as close as any
+    target is asked to be.  ``floor_m`` where the bound is unknown (NaN) and at the
+    rows ``use`` leaves out.
+    """
+    sigma = np.asarray(horizontal_bound_m, dtype=np.float64)
+    if use is not None:
+        sigma = np.where(use, sigma, np.nan)
+    return np.fmax(floor_m, k * sigma)
+
+
 def run_tracker(sc: Scenario, det: dict[str, np.ndarray], cfg: TrackerConfig,
                 slice_s: float = 1.0) -> tuple[dict[str, np.ndarray], float]:
     """Feed detections to a fresh tracker in arrival order; returns (tracks, wall seconds)."""
@@ -349,18 +394,28 @@ def evaluate_run(sc: Scenario, seed: int, cfg: TrackerConfig,
     owed = seen_before(truth, det, revisit)
     c = track_continuity(T_all, K, gate_m=GATE_M, coverage=cover, association=assoc,
                          revisit_s=revisit, owed=owed)
+    # the PCRLB of every covered or owed row, once: the 3-D bound for RMSE / PCRLB, the
+    # horizontal one for the bound-scaled gate of the owed rows.  Not the rows covered
+    # just before a plot that ends a detection gap: their bound is of a target nobody
+    # has seen for minutes, kilometres wide, and no update is owed there
+    bounds = position_bounds(sc, cfg, truth, det, cover | owed)
+    assoc_b = associate_updates(T_all, K, gate_m=GATE_M, horizontal=flat,
+                                gate_per_truth_row=bound_gate(bounds.horizontal_m, owed))
+    c_b = track_continuity(T_all, K, gate_m=GATE_M, coverage=cover, association=assoc_b,
+                           revisit_s=revisit, owed=owed)
     # per class of target: the same association (all targets), rows of one class counted
     cls = np.asarray(truth["target_class"]).astype(str) if "target_class" in truth else \
         np.full(truth["time"].size, "")
-    by_class = {}
+    by_class, by_class_b = {}, {}
     for name, members in CLASS_GROUPS.items():
         mine = np.isin(cls, members)
-        by_class[name] = float(track_continuity(T_all, K, gate_m=GATE_M, coverage=cover,
-                                                association=assoc, revisit_s=revisit,
-                                                owed=owed & mine)
-                               .probability_of_update_tracked) if mine.any() else float("nan")
+        for out, a in ((by_class, assoc), (by_class_b, assoc_b)):
+            out[name] = float(track_continuity(T_all, K, gate_m=GATE_M, coverage=cover,
+                                               association=a, revisit_s=revisit,
+                                               owed=owed & mine)
+                              .probability_of_update_tracked) if mine.any() else float("nan")
     ttc = c.time_to_confirm_s[np.isfinite(c.time_to_confirm_s)]
-    vs = rmse_vs_bound(sc, cfg, truth, det, cover, c, K["time"])
+    vs = rmse_vs_bound(sc, cfg, truth, det, cover, c, K["time"], bound=bounds.rmse_m)
     ident = evaluate_classification(truth, tracks, assoc)
     borders, zones = load_borders(), load_zones()
     drone = np.isin(cls, DRONE_CLASSES)
@@ -383,9 +438,14 @@ def evaluate_run(sc: Scenario, seed: int, cfg: TrackerConfig,
         probability_of_update_tracked_aircraft=by_class["aircraft"],
         probability_of_update_fixed_5s=float(c.probability_of_update_fixed),
         probability_of_update_tracked_fixed_5s=float(c.probability_of_update_tracked_fixed),
+        probability_of_update_tracked_bound_gate=float(c_b.probability_of_update_tracked),
+        probability_of_update_tracked_drones_bound_gate=by_class_b["drones"],
+        probability_of_update_tracked_birds_bound_gate=by_class_b["birds"],
+        probability_of_update_tracked_aircraft_bound_gate=by_class_b["aircraft"],
         long_gaps=c.n_long_gaps,
         track_id_changes=c.n_track_id_changes, id_swaps=c.n_truth_changes,
         false_updates=c.n_false_updates, false_update_share=float(c.false_update_share),
+        false_updates_bound_gate=c_b.n_false_updates,
         false_tracks=c.n_false_tracks, confirmed_updates=c.n_counted_updates,
         id_swap_share=c.n_truth_changes / max(c.n_counted_updates, 1),
         false_track_share=c.n_false_tracks / max(c.n_counted_updates, 1),

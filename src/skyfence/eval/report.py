@@ -15,7 +15,24 @@ from matplotlib.ticker import LogFormatter  # noqa: E402
 from skyfence.classify.evaluate import ClassificationReport  # noqa: E402
 from skyfence.eval.harness import GOSPA_C_M, RunScore  # noqa: E402
 
-__all__ = ["plot_runs", "pooled", "summarise"]
+__all__ = ["FIGURE_LABELS", "plot_runs", "pooled", "summarise"]
+
+_FIXED = "gate 500 m"
+_BOUND = "gate max(500 m, 3σ PCRLB)"
+#: what the figures that come with two association gates are, in words (the eval table
+#: prints them under the figure's name; ``--json`` gives them as ``labels``)
+FIGURE_LABELS: dict[str, str] = {
+    "probability_of_update_tracked": f"prob. of update once tracked, {_FIXED}",
+    "probability_of_update_tracked_drones": f"the same, drones, {_FIXED}",
+    "probability_of_update_tracked_birds": f"the same, birds, {_FIXED}",
+    "probability_of_update_tracked_aircraft": f"the same, aircraft, {_FIXED}",
+    "probability_of_update_tracked_bound_gate": f"prob. of update once tracked, {_BOUND}",
+    "probability_of_update_tracked_drones_bound_gate": f"the same, drones, {_BOUND}",
+    "probability_of_update_tracked_birds_bound_gate": f"the same, birds, {_BOUND}",
+    "probability_of_update_tracked_aircraft_bound_gate": f"the same, aircraft, {_BOUND}",
+    "false_updates": f"confirmed updates on no target, {_FIXED}",
+    "false_updates_bound_gate": f"confirmed updates on no target, {_BOUND}",
+}
 
 
 def pooled(scores: list[RunScore]) -> dict[str, float | int]:
