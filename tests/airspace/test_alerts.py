@@ -728,3 +728,13 @@ def test_a_predicted_entry_raises_from_the_tracks_remembered_row() -> None:
     step(late, T0, [track_row(1, T0, lon=26.0005)], [picture_row(1, depth=-30.0)])
     assert step(late, T0 + 11.0, [], [], [_entry(1, T0 + 11.0, 45.0)])["alert_id"].size == 0
     assert late.stats.recalled == 0
+
+
+def test_a_predicted_entry_of_a_track_just_over_the_line_raises_too() -> None:
+    """Its last row was already over the line (within the engine's margin, not yet
+    decisively inside): it is remembered as well."""
+    mgr = AlertManager(RULES)
+    assert step(mgr, T0, [track_row(5, T0, lon=25.9997)],
+                [picture_row(5, depth=20.0)])["alert_id"].size == 0
+    out = step(mgr, T0 + 1.5, [], [], [_entry(5, T0 + 1.5, 70.0)])
+    assert out["track_id"].tolist() == [5] and out["kind"][0] == "incursion"

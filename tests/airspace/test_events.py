@@ -679,3 +679,22 @@ def test_a_wrong_prediction_is_undone_by_the_rows(borders: Borders, zones: Zones
     assert where(ev, "border_exit").size == 1 and where(ev, "border_entry").size == 0
     ev = {c: v[where(ev, "border_exit")] for c, v in ev.items()}
     assert ev["country_to"][0] == "BY" and not eng.picture()["inside_home"][0]
+
+
+def test_a_predicted_entry_of_a_track_already_over_the_line_keeps_its_rows_crossing(
+        borders: Borders) -> None:
+    """The last update is just over the line, inside the 1.5-sigma margin (not yet
+    decisively inside): the predicted entry places the crossing where the rows crossed,
+    from Belarus, not at the predicted point."""
+    eng = AirspaceEngine(borders, load_zones())
+    tr = by_to_lt(sigma=30.0)                     # margin 45 m: a second past the line
+    lat, lon, t_cross = true_crossing(tr, borders.geometry("LT"), 45.0)
+    before = take(tr, tr["time"] < t_cross + 1.0)
+    assert 0.0 < 45.0 * (before["time"][-1] - t_cross) < 45.0
+    assert where(feed(eng, before), "border_entry").size == 0
+    ev = eng.step(take(tr, slice(0, 0)), now=float(before["time"][-1]) + 1.5)
+    k = where(ev, "border_entry")
+    assert k.size == 1
+    assert ev["country_from"][k[0]] == "BY"
+    assert ev["time"][k[0]] == pytest.approx(t_cross, abs=0.05)
+    assert metres(ev["lat_deg"][k[0]], ev["lon_deg"][k[0]], lat, lon) < 3.0

@@ -129,8 +129,9 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: a track last seen outside within this distance of the home border keeps its latest row
-#: in memory (for a border entry predicted before its next row; :meth:`AlertManager._recall`)
+#: a track last seen within this distance of the home border (either side: one just over
+#: the line may not be decisively inside yet) keeps its latest row in memory, for a border
+#: entry predicted before its next row (:meth:`AlertManager._recall`)
 _RECENT_DEPTH_M = 1000.0
 #: ... for this long after that row, s (the airspace engine predicts at most 2 s ahead)
 _RECENT_S = 10.0
@@ -535,8 +536,8 @@ class AlertManager:
         clock when the track has not been updated since (a radar missed it at the
         line, a slow or late sensor has not reported yet): the step then holds the
         event but no row of the track.  The manager keeps the latest row, and picture,
-        of every track that may raise and was last seen outside within
-        :data:`_RECENT_DEPTH_M` of the home border, for :data:`_RECENT_S`; such a track's
+        of every track that may raise and was last seen within
+        :data:`_RECENT_DEPTH_M` of the home border (either side), for :data:`_RECENT_S`; such a track's
         remembered row joins the step, its picture saying what the event says (over the
         home country, the predicted depth), so the entry raises now.  The cache is
         refreshed from this step's own rows first (a track with a row this step is not
@@ -545,7 +546,7 @@ class AlertManager:
         tid = rows["track_id"]
         depth = pic["depth_m"]
         with np.errstate(invalid="ignore"):
-            near = may_raise & (depth <= 0.0) & (depth >= -_RECENT_DEPTH_M)
+            near = may_raise & (np.abs(depth) <= _RECENT_DEPTH_M)
         old, old_pic = self._recent, self._recent_pic
         if old is not None and old_pic is not None and old["track_id"].size:
             fresh = now - old["time"] <= _RECENT_S

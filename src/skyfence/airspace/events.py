@@ -1169,7 +1169,8 @@ class AirspaceEngine:
         the outline is ``sqrt(σ⊥² + (dt·velocity_sigma_mps)²)``.  Decisively inside
         (past the entry margin of that sigma): a ``border_entry`` whose crossing is
         the last crossing of the segment from the last update to the prediction (time
-        by the fraction along it), ``detected_time`` = ``now``, ``depth_m`` the
+        by the fraction along it; for a track whose last update is already over the
+        line, within its margin, the crossing its rows made), ``detected_time`` = ``now``, ``depth_m`` the
         predicted depth.  The track's state stays at its last update (its next rows
         are not stale); only its side turns to inside, so its next rows raise no
         second entry, and rows that put it decisively outside raise the exit.
@@ -1202,16 +1203,21 @@ class AirspaceEngine:
         if not enter.any():
             return
         c, e = cand[enter], np.flatnonzero(enter)
-        _, f = self._home_index.crossings(x0[e], y0[e], x1[e], y1[e])
-        f = np.where(np.isfinite(f), f, 1.0)
         home = self._home_code
-        country = a["country"][c]
-        a["pend_x"][c] = x0[e] + f * (x1[e] - x0[e])
-        a["pend_y"][c] = y0[e] + f * (y1[e] - y0[e])
-        a["pend_alt"][c] = a["alt"][c]
-        a["pend_t"][c] = a["t"][c] + f * dt[e]
-        a["pend_from"][c] = np.where((country >= 0) & (country != home), country,
-                                     a["last_foreign"][c])
+        # a track whose last update is already over the line (within the margin) crossed
+        # where its rows did (the pending crossing); the others on the predicted segment
+        out = ~a["raw_in"][c]
+        if out.any():
+            co, eo = c[out], e[out]
+            _, f = self._home_index.crossings(x0[eo], y0[eo], x1[eo], y1[eo])
+            f = np.where(np.isfinite(f), f, 1.0)
+            country = a["country"][co]
+            a["pend_x"][co] = x0[eo] + f * (x1[eo] - x0[eo])
+            a["pend_y"][co] = y0[eo] + f * (y1[eo] - y0[eo])
+            a["pend_alt"][co] = a["alt"][co]
+            a["pend_t"][co] = a["t"][co] + f * dt[eo]
+            a["pend_from"][co] = np.where((country >= 0) & (country != home), country,
+                                          a["last_foreign"][co])
         a["b_in"][c] = True
         a["max_depth"][c] = depth[e]
         ev.add("border_entry", c.size, time=a["pend_t"][c], x=a["pend_x"][c],
