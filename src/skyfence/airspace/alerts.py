@@ -532,16 +532,15 @@ class AlertManager:
                            dict[str, np.ndarray]]:
         """Rows for border entries of tracks with no row in this step, from memory.
 
-        The airspace engine declares an entry from a track's prediction to the feed
-        clock when the track has not been updated since (a radar missed it at the
-        line, a slow or late sensor has not reported yet): the step then holds the
-        event but no row of the track.  The manager keeps the latest row, and picture,
-        of every track that may raise and was last seen within
-        :data:`_RECENT_DEPTH_M` of the home border (either side), for :data:`_RECENT_S`; such a track's
-        remembered row joins the step, its picture saying what the event says (over the
-        home country, the predicted depth), so the entry raises now.  The cache is
-        refreshed from this step's own rows first (a track with a row this step is not
-        recalled).
+        The airspace engine declares an entry from a track's prediction to the feed clock
+        when the track has not been updated since (a radar missed it at the line, a slow or
+        late sensor has not reported yet): the step then holds the event but no row of the
+        track. The manager keeps the latest row, and picture, of every track that may raise
+        and was last seen within :data:`_RECENT_DEPTH_M` of the home border (either side),
+        for :data:`_RECENT_S`; such a track's remembered row joins the step, its picture
+        saying what the event says (over the home country, the predicted depth), so the
+        entry raises now. The cache is refreshed from this step's own rows first (a track
+        with a row this step is not recalled).
         """
         tid = rows["track_id"]
         depth = pic["depth_m"]

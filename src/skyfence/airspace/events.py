@@ -1162,18 +1162,18 @@ class AirspaceEngine:
     def _predict_entries(self, now: float, ev: _Events) -> None:
         """Border entries of tracks carried along their velocity to ``now``.
 
-        Candidates: confirmed tracks outside (by the hysteresis state), moving at
-        least ``approach_min_speed_mps``, last updated ``0 < now - t <=
-        predict_entry_s`` ago and near enough to reach the border.  The predicted
-        position is the last one plus the map velocity times ``dt``; its sigma across
-        the outline is ``sqrt(σ⊥² + (dt·velocity_sigma_mps)²)``.  Decisively inside
-        (past the entry margin of that sigma): a ``border_entry`` whose crossing is
-        the last crossing of the segment from the last update to the prediction (time
-        by the fraction along it; for a track whose last update is already over the
-        line, within its margin, the crossing its rows made), ``detected_time`` = ``now``, ``depth_m`` the
-        predicted depth.  The track's state stays at its last update (its next rows
-        are not stale); only its side turns to inside, so its next rows raise no
-        second entry, and rows that put it decisively outside raise the exit.
+        Candidates: confirmed tracks outside (by the hysteresis state), moving at least
+        ``approach_min_speed_mps``, last updated ``0 < now - t <= predict_entry_s`` ago and
+        near enough to reach the border. The predicted position is the last one plus the map
+        velocity times ``dt``; its sigma across the outline is ``sqrt(σ⊥² +
+        (dt·velocity_sigma_mps)²)``. Decisively inside (past the entry margin of that
+        sigma): a ``border_entry`` whose crossing is the last crossing of the segment from
+        the last update to the prediction (time by the fraction along it; for a track whose
+        last update is already over the line, within its margin, the crossing its rows
+        made), ``detected_time`` = ``now``, ``depth_m`` the predicted depth. The track's
+        state stays at its last update (its next rows are not stale); only its side turns to
+        inside, so its next rows raise no second entry, and rows that put it decisively
+        outside raise the exit.
         """
         cfg = self.config
         a = self._state.a
