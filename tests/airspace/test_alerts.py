@@ -604,7 +604,10 @@ def test_latest_row_of_a_track_counts() -> None:
     mgr = AlertManager(RULES)
     rows = [track_row(1, T0 + 0.8, lat=54.70), track_row(1, T0 + 0.2, lat=54.65)]
     out = step(mgr, T0 + 1, rows, [picture_row(1)])
-    assert out["lat_deg"].tolist() == [54.70]
+    assert out["lat_deg"][0] == pytest.approx(54.70, abs=1e-6)
+    # shown where it is at the step's time: carried 0.2 s west at 46 m/s (9.2 m)
+    moved = (25.9 - out["lon_deg"][0]) * 111_320.0 * math.cos(math.radians(54.70))
+    assert moved == pytest.approx(9.2, abs=0.1)
     # and a deleted row among a track's rows ends it: its alert resolves as lost
     rows = [track_row(1, T0 + 2, lat=54.71), track_row(1, T0 + 2, status="deleted")]
     step(mgr, T0 + 2, rows, [picture_row(1)])

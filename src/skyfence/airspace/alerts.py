@@ -115,7 +115,7 @@ from skyfence.airspace.threat import (
     sure_enough,
 )
 from skyfence.errors import DataError, SkyFenceError
-from skyfence.geo.geodesy import geodetic2enu
+from skyfence.geo.geodesy import enu2geodetic, geodetic2enu
 from skyfence.model.schema import ALERT_COLUMNS, CLASSIFY_CLASSES, EVENT_KINDS, TRACK_STATUSES
 
 __all__ = [
@@ -135,6 +135,9 @@ log = logging.getLogger(__name__)
 _RECENT_DEPTH_M = 1000.0
 #: ... for this long after that row, s (the airspace engine predicts at most 2 s ahead)
 _RECENT_S = 10.0
+#: a revision shows its track where it is at the revision's time, carried along its
+#: velocity from its last update when that is at most this old, s (older: where it was)
+_CARRY_S = 5.0
 
 #: track columns the alert manager reads (TRACK_COLUMNS' and classify's)
 ALERT_TRACK_COLUMNS: dict[str, str] = {
@@ -1075,12 +1078,19 @@ class AlertManager:
         a.moved = False
         speed = math.hypot(a.ve, a.vn)
         heading = math.degrees(math.atan2(a.ve, a.vn)) % 360.0 if speed > 0 else math.nan
+        lat, lon = a.lat, a.lon
+        dt = now - a.t_last
+        if 0.0 < dt <= _CARRY_S and math.isfinite(speed) and math.isfinite(lat):
+            # where the track is now: the batch clock is later than its last update (the
+            # sensors' latency, a predicted border entry)
+            la, lo, _ = enu2geodetic(a.ve * dt, a.vn * dt, 0.0, lat, lon, 0.0)
+            lat, lon = float(la), float(lo)
         row = {
             "alert_id": a.alert_id, "revision": a.revision, "time": now, "state": a.state,
             "kind": a.kind, "priority": a.priority, "threat_score": a.score,
             "track_id": a.track_id, "track_ids": " ".join(map(str, a.track_ids)),
             "class": a.cls, "class_prob": a.cls_prob, "cooperative_id": a.coop_id,
-            "lat_deg": a.lat, "lon_deg": a.lon, "alt_m": a.alt, "heading_deg": heading,
+            "lat_deg": lat, "lon_deg": lon, "alt_m": a.alt, "heading_deg": heading,
             "speed_mps": speed, "crossing_time": a.crossing_time,
             "crossing_lat_deg": a.crossing_lat, "crossing_lon_deg": a.crossing_lon,
             "country_from": a.country_from, "zone_id": a.zone_id,

@@ -165,7 +165,7 @@ ALERT_COLUMNS: dict[str, str] = {
     "class": "str",
     "class_prob": "float64",
     "cooperative_id": "str",
-    "lat_deg": "float64",              # the track at this revision
+    "lat_deg": "float64",              # the track at this revision's time (carried ≤ 5 s)
     "lon_deg": "float64",
     "alt_m": "float64",
     "heading_deg": "float64",
