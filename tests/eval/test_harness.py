@@ -43,6 +43,18 @@ RID = {"id": "rid", "kind": "remote_id", "lat_deg": 55.0, "lon_deg": 24.0, "alt_
        "max_range_m": 3000.0, "sigma_pos_m": 5.0}
 
 
+def _cv_one_second(q_axes: tuple[float, float, float]) -> tuple[np.ndarray, np.ndarray]:
+    """Transition and process noise of a 3-D constant-velocity model over 1 s, with the
+    noise density of each axis (east, north, up)."""
+    F = np.eye(6)
+    F[:3, 3:] = np.eye(3)
+    Q = np.zeros((6, 6))
+    for axis, q in enumerate(q_axes):
+        Q[np.ix_([axis, axis + 3], [axis, axis + 3])] = q * np.array([[1 / 3, 1 / 2],
+                                                                       [1 / 2, 1.0]])
+    return F, Q
+
+
 def test_position_reports_give_the_kalman_filter_covariance() -> None:
     """Position reports and constant velocity are linear: the bound is the Kalman filter's
     covariance, written out here with the textbook F and Q."""
@@ -61,12 +73,7 @@ def test_position_reports_give_the_kalman_filter_covariance() -> None:
     counts = np.zeros(steps, int)
     for k in (4, 5, 6, 7, 8, 8, 12, 13, 14, 15):
         counts[k] += 1
-    F = np.eye(6)
-    F[:3, 3:] = np.eye(3)
-    Q = np.zeros((6, 6))
-    for axis, q in enumerate((4.0, 4.0, 1.0)):
-        Q[np.ix_([axis, axis + 3], [axis, axis + 3])] = q * np.array([[1 / 3, 1 / 2],
-                                                                       [1 / 2, 1.0]])
+    F, Q = _cv_one_second((4.0, 4.0, 1.0))
     H = np.hstack([np.eye(3), np.zeros((3, 3))])
     info = H.T @ H / 25.0
     prior = np.diag([3000.0**-2] * 3 + [50.0**-2, 50.0**-2, 5.0**-2])
@@ -98,12 +105,7 @@ def test_horizontal_bound_is_the_east_and_north_variances() -> None:
     truth = _truth(steps, 7, 55.0 + 1e-4 * np.arange(steps), 24.0, 400.0)
     det = _det(list(T0 + np.arange(2.0, 12.0)), ["rid"] * 10, [7] * 10)
     both = harness.position_bounds(sc, cfg, truth, det)
-    F = np.eye(6)
-    F[:3, 3:] = np.eye(3)
-    Q = np.zeros((6, 6))
-    for axis, q in enumerate((9.0, 9.0, 0.25)):
-        Q[np.ix_([axis, axis + 3], [axis, axis + 3])] = q * np.array([[1 / 3, 1 / 2],
-                                                                       [1 / 2, 1.0]])
+    F, Q = _cv_one_second((9.0, 9.0, 0.25))
     H = np.hstack([np.eye(3), np.zeros((3, 3))])
     info = H.T @ H / 25.0
     P = np.linalg.inv(np.diag([3000.0**-2] * 3 + [50.0**-2, 50.0**-2, 5.0**-2]) + info)
