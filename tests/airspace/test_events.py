@@ -698,3 +698,28 @@ def test_a_predicted_entry_of_a_track_already_over_the_line_keeps_its_rows_cross
     assert ev["country_from"][k[0]] == "BY"
     assert ev["time"][k[0]] == pytest.approx(t_cross, abs=0.05)
     assert metres(ev["lat_deg"][k[0]], ev["lon_deg"][k[0]], lat, lon) < 3.0
+
+
+def test_crossing_from_the_kaliningrad_exclave_and_back(engine: AirspaceEngine,
+                                                        borders: Borders) -> None:
+    """North from Russia's Kaliningrad oblast (near Sovetsk) over the Neman into
+    Lithuania: one entry from RU-KGD at the river border; back south: one exit to
+    RU-KGD.  The exclave is a country of its own in the borders (not Russia, which has no
+    border with Lithuania there)."""
+    start = (55.02, 21.9)
+    assert borders.geometry("RU-KGD").contains(shapely.Point(start[1], start[0]))
+    tr = straight(*start, 0.0, 45.0, 200)
+    lat, lon, t = true_crossing(tr, borders.geometry("LT"), 45.0)
+    ev = feed(engine, tr)
+    k = where(ev, "border_entry")
+    assert k.size == 1 and where(ev, "border_exit").size == 0
+    assert ev["country_from"][k[0]] == "RU-KGD" and ev["country_to"][k[0]] == "LT"
+    assert metres(ev["lat_deg"][k[0]], ev["lon_deg"][k[0]], lat, lon) < 2.0
+    assert ev["time"][k[0]] == pytest.approx(t, abs=0.05)
+    back = straight(tr["lat_deg"][-1], tr["lon_deg"][-1], 180.0, 45.0, 200,
+                    t0=tr["time"][-1] + 1.0)
+    ev = feed(engine, back)
+    x = where(ev, "border_exit")
+    assert x.size == 1 and where(ev, "border_entry").size == 0
+    assert ev["country_to"][x[0]] == "RU-KGD"
+    assert engine.picture()["country"][0] == "RU-KGD"
