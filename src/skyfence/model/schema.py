@@ -128,7 +128,8 @@ EVENT_KINDS: tuple[str, ...] = (
 #: events: one row per airspace event of a track (``airspace`` emits them once each)
 EVENT_COLUMNS: dict[str, str] = {
     "time": "float64",                 # when it happened (a crossing: interpolated), UTC s
-    "detected_time": "float64",        # time of the track update that revealed it
+    "detected_time": "float64",        # time of the track update that revealed it (a
+                                       # predicted border entry: the clock it was carried to)
     "track_id": "int64",
     "kind": "str",                     # one of EVENT_KINDS
     "lat_deg": "float64",              # where (a crossing: the interpolated crossing point)
