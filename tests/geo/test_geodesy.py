@@ -467,3 +467,15 @@ def test_latitude_out_of_range_is_nan() -> None:
     assert np.isnan(e)
     s, _, _ = geodesic_inverse(95.0, 0.0, 0.0, 0.0)
     assert np.isnan(s)
+
+
+def test_small_offset_agrees_with_the_exact_conversion() -> None:
+    """Within 5 cm of enu2geodetic for offsets up to 600 m, anywhere from the equator to
+    70° of latitude."""
+    rng = np.random.default_rng(11)
+    for _ in range(200):
+        lat, lon = rng.uniform(-70.0, 70.0), rng.uniform(-180.0, 180.0)
+        e, n = rng.uniform(-420.0, 420.0, 2)
+        la, lo = geodesy.small_offset_deg(lat, lon, e, n)
+        de, dn, _ = geodesy.geodetic2enu(la, lo, 0.0, lat, lon, 0.0)
+        assert abs(float(de) - e) < 0.05 and abs(float(dn) - n) < 0.05

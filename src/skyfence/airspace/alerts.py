@@ -115,7 +115,7 @@ from skyfence.airspace.threat import (
     sure_enough,
 )
 from skyfence.errors import DataError, SkyFenceError
-from skyfence.geo.geodesy import geodetic2enu
+from skyfence.geo.geodesy import geodetic2enu, small_offset_deg
 from skyfence.model.schema import ALERT_COLUMNS, CLASSIFY_CLASSES, EVENT_KINDS, TRACK_STATUSES
 
 __all__ = [
@@ -138,21 +138,6 @@ _RECENT_S = 10.0
 #: a revision shows its track where it is at the revision's time, carried along its
 #: velocity from its last update when that is at most this old, s (older: where it was)
 _CARRY_S = 5.0
-_WGS84_A = 6_378_137.0
-_WGS84_E2 = 6.694379990141317e-3
-
-
-def _carry(lat: float, lon: float, east_m: float, north_m: float) -> tuple[float, float]:
-    """The point ``east_m``, ``north_m`` from (``lat``, ``lon``) in degrees, on the
-    ellipsoid's local radii of curvature: exact to centimetres over the few hundred
-    metres a revision carries a track (and one scalar formula per revision, not an
-    array conversion)."""
-    s = math.sin(math.radians(lat))
-    w = math.sqrt(1.0 - _WGS84_E2 * s * s)
-    meridian = _WGS84_A * (1.0 - _WGS84_E2) / (w * w * w)
-    normal = _WGS84_A / w
-    return (lat + math.degrees(north_m / meridian),
-            lon + math.degrees(east_m / (normal * math.cos(math.radians(lat)))))
 
 #: track columns the alert manager reads (TRACK_COLUMNS' and classify's)
 ALERT_TRACK_COLUMNS: dict[str, str] = {
@@ -1098,7 +1083,7 @@ class AlertManager:
         if 0.0 < dt <= _CARRY_S and math.isfinite(speed) and math.isfinite(lat):
             # where the track is now: the batch clock is later than its last update (the
             # sensors' latency, a predicted border entry)
-            lat, lon = _carry(lat, lon, a.ve * dt, a.vn * dt)
+            lat, lon = small_offset_deg(lat, lon, a.ve * dt, a.vn * dt)
         row = {
             "alert_id": a.alert_id, "revision": a.revision, "time": now, "state": a.state,
             "kind": a.kind, "priority": a.priority, "threat_score": a.score,

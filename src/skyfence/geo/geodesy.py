@@ -25,6 +25,8 @@ depend on ``up``, for instance), and never modifies its inputs.  A latitude outs
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyproj
 from numpy.typing import ArrayLike, NDArray
@@ -48,6 +50,7 @@ __all__ = [
     "geodetic2aer",
     "geodetic2ecef",
     "geodetic2enu",
+    "small_offset_deg",
     "uvw2enu",
 ]
 
@@ -749,3 +752,26 @@ def geodesic_line_length_m(lats: ArrayLike, lons: ArrayLike) -> Array:
         return np.zeros(lats.shape[:-1], dtype=np.float64)
     dist, _, _ = geodesic_inverse(lats[..., :-1], lons[..., :-1], lats[..., 1:], lons[..., 1:])
     return np.asarray(np.sum(dist, axis=-1), dtype=np.float64)
+
+
+def small_offset_deg(lat: float, lon: float, east_m: float, north_m: float
+                     ) -> tuple[float, float]:
+    """The point ``east_m``, ``north_m`` from (``lat``, ``lon``), degrees, for one point
+    and a small offset: on the ellipsoid's meridian and prime-vertical radii of
+    curvature at ``lat``, exact to a few centimetres over a few hundred metres and to
+    ~0.2 m at 1.5 km (:func:`enu2geodetic` is exact at any distance but costs ~100 µs a
+    call on scalars; this is plain arithmetic, ~1 µs).
+
+    Examples
+    --------
+    >>> lat, lon = small_offset_deg(54.7, 25.3, 300.0, 400.0)
+    >>> e, n, _ = geodetic2enu(lat, lon, 0.0, 54.7, 25.3, 0.0)
+    >>> round(float(e), 1), round(float(n), 1)
+    (300.0, 400.0)
+    """
+    s = math.sin(math.radians(lat))
+    w = math.sqrt(1.0 - WGS84_E2 * s * s)
+    meridian = WGS84_A * (1.0 - WGS84_E2) / (w * w * w)
+    normal = WGS84_A / w
+    return (lat + math.degrees(north_m / meridian),
+            lon + math.degrees(east_m / (normal * math.cos(math.radians(lat)))))
