@@ -416,6 +416,12 @@ def _geography(borders: Borders, zones: Zones, home: str, exact_m: float) -> _Ge
     return geo
 
 
+def _map_velocity(ve: F64, vn: F64, nx: F64, ny: F64) -> tuple[F64, F64]:
+    """A local east/north velocity on the map plane, whose north at a point is the
+    direction ``(nx, ny)`` (scaled by the plane's ``k``): east maps to ``(ny, -nx)``."""
+    return ve * ny + vn * nx, -ve * nx + vn * ny
+
+
 class _Events:
     """Columns of events accumulated during a step (codes; strings at the end)."""
 
@@ -756,6 +762,13 @@ class AirspaceEngine:
             todo[hit] = False
         return out
 
+    def _came_from(self, country: NDArray[np.int64], last_foreign: NDArray[np.int64]
+                   ) -> NDArray[np.int64]:
+        """The country a crossing into the home country came from: the country of the
+        point before it, or, over no country or the home one, the last foreign country
+        the track was in."""
+        return np.where((country >= 0) & (country != self._home_code), country, last_foreign)
+
     @staticmethod
     def _sigma_dir(g: dict[str, Any], rows: NDArray[np.intp], dx: F64, dy: F64) -> F64:
         """Position sigma (m) of ``rows`` along the map directions ``(dx, dy)`` (any
@@ -807,8 +820,7 @@ class AirspaceEngine:
         # map velocity: east maps to (ny, -nx), north to (nx, ny), both scaled by k
         ve0 = np.where(vel_ok, ve, 0.0)
         vn0 = np.where(vel_ok, vn, 0.0)
-        vmx = g["vmx"] = ve0 * ny + vn0 * nx
-        vmy = g["vmy"] = -ve0 * nx + vn0 * ny
+        vmx, vmy = g["vmx"], g["vmy"] = _map_velocity(ve0, vn0, nx, ny)
         moving = g["moving"] = vel_ok & (g["speed"] >= cfg.approach_min_speed_mps)
         # --- home country: side, depth, margin, country
         inside, dist, qx, qy = self._home.locate(x, y)
@@ -1038,7 +1050,7 @@ class AirspaceEngine:
             for key in ("x", "y", "alt", "t"):
                 a["pend_" + key][sc] = g["b" + key][ic]
             pc = g["p_country"][ic]
-            frm = np.where((pc >= 0) & (pc != home), pc, a["last_foreign"][sc])
+            frm = self._came_from(pc, a["last_foreign"][sc])
             a["pend_from"][sc] = np.where(inside[chg], frm, home)
         # first seen: take its side; inside near the border and coming in: an entry
         if new.any():
@@ -1191,8 +1203,8 @@ class AirspaceEngine:
         x0, y0, nx, ny = self.plane.forward_axes(a["lat"][cand], a["lon"][cand])
         k = np.sqrt(nx * nx + ny * ny)
         ve, vn = a["ve"][cand], a["vn"][cand]
-        x1 = x0 + (ve * ny + vn * nx) * dt
-        y1 = y0 + (-ve * nx + vn * ny) * dt
+        vmx, vmy = _map_velocity(ve, vn, nx, ny)
+        x1, y1 = x0 + vmx * dt, y0 + vmy * dt
         inside, dist, qx, qy = self._home.locate(x1, y1)
         depth = np.where(inside, dist, -dist) / k
         g = {"nux": nx / k, "nuy": ny / k, "sig_e": a["se"][cand], "sig_n": a["sn"][cand]}
@@ -1211,13 +1223,11 @@ class AirspaceEngine:
             co, eo = c[out], e[out]
             _, f = self._home_index.crossings(x0[eo], y0[eo], x1[eo], y1[eo])
             f = np.where(np.isfinite(f), f, 1.0)
-            country = a["country"][co]
             a["pend_x"][co] = x0[eo] + f * (x1[eo] - x0[eo])
             a["pend_y"][co] = y0[eo] + f * (y1[eo] - y0[eo])
             a["pend_alt"][co] = a["alt"][co]
             a["pend_t"][co] = a["t"][co] + f * dt[eo]
-            a["pend_from"][co] = np.where((country >= 0) & (country != home), country,
-                                          a["last_foreign"][co])
+            a["pend_from"][co] = self._came_from(a["country"][co], a["last_foreign"][co])
         a["b_in"][c] = True
         a["max_depth"][c] = depth[e]
         ev.add("border_entry", c.size, time=a["pend_t"][c], x=a["pend_x"][c],
