@@ -8,6 +8,7 @@ import pytest
 from skyfence.eval import harness
 from skyfence.eval.continuity import track_continuity
 from skyfence.eval.harness import position_bound, rmse_vs_bound
+from skyfence.eval.pcrlb import probability_within
 from skyfence.geo.geodesy import geodetic2aer, geodetic2enu
 from skyfence.sim.scenario import Scenario
 from skyfence.track.config import TrackerConfig
@@ -116,6 +117,11 @@ def test_horizontal_bound_is_the_east_and_north_variances() -> None:
         hor[k], full[k] = np.sqrt(P[0, 0] + P[1, 1]), np.sqrt(np.trace(P[:3, :3]))
     np.testing.assert_allclose(both.horizontal_m, hor, rtol=1e-9)
     np.testing.assert_allclose(both.rmse_m, full, rtol=1e-9)
+    # the chance an error of that east-north covariance is within 500 m (and within 6 m)
+    assert (both.p_within_gate[2:] > 0.999).all() and np.isnan(both.p_within_gate[:2]).all()
+    near = harness.position_bounds(sc, cfg, truth, det, gate_m=6.0).p_within_gate
+    np.testing.assert_allclose(near[-1], probability_within(P[:2, :2], 6.0), rtol=1e-9)
+    assert 0.2 < near[-1] < 0.9
     assert (hor[2:] < full[2:]).all()
     np.testing.assert_array_equal(position_bound(sc, cfg, truth, det, horizontal=True),
                                   both.horizontal_m)

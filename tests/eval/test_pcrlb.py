@@ -24,7 +24,7 @@ from stonesoup.types.groundtruth import GroundTruthPath, GroundTruthState
 from stonesoup.types.state import GaussianState
 
 from skyfence.eval import pcrlb as pcrlb_module
-from skyfence.eval.pcrlb import PcrlbSensor, pcrlb, position_rmse_bound
+from skyfence.eval.pcrlb import PcrlbSensor, pcrlb, position_rmse_bound, probability_within
 from skyfence.track.filters import ekf_update
 from skyfence.track.measurement import MeasurementModel, Position, Radar3D
 from skyfence.track.motion import ConstantVelocity, CoordinatedTurn, MotionModel
@@ -324,3 +324,39 @@ def test_bad_inputs_are_named() -> None:
         pcrlb(truth, np.arange(3), cv, [(Position(), None, None, R, 1.5)], P0)
     with pytest.raises(ValueError, match=r"position_rmse_bound expects"):
         position_rmse_bound(np.eye(2))
+
+
+def test_probability_within_matches_the_closed_forms() -> None:
+    """A circular error: 1 - exp(-r² / 2σ²); an error along one axis: erf(r / √2 σ),
+    whatever the axis; no error: 1; a NaN covariance: NaN."""
+    from scipy.special import erf
+
+    sig = np.array([50.0, 100.0, 250.0, 1000.0])
+    circ = np.eye(2) * (sig**2)[:, None, None]
+    np.testing.assert_allclose(probability_within(circ, 300.0),
+                               1.0 - np.exp(-(300.0**2) / (2.0 * sig**2)), rtol=1e-10)
+    ang = np.deg2rad(37.0)
+    u = np.array([np.cos(ang), np.sin(ang)])
+    line = (sig**2)[:, None, None] * np.outer(u, u)[None]
+    np.testing.assert_allclose(probability_within(line, 300.0),
+                               erf(300.0 / (np.sqrt(2.0) * sig)), rtol=1e-10)
+    assert probability_within(np.zeros((2, 2)), 1.0) == 1.0
+    assert np.isnan(probability_within(np.full((2, 2), np.nan), 1.0))
+    with pytest.raises(ValueError, match="radius > 0"):
+        probability_within(np.eye(2), 0.0)
+    with pytest.raises(ValueError, match=r"\(\.\.\., 2, 2\)"):
+        probability_within(np.eye(3), 1.0)
+
+
+def test_probability_within_matches_sampling() -> None:
+    """Random elongated, rotated covariances: the quadrature against the share of 400,000
+    samples within the radius (binomial sd < 0.0008)."""
+    rng = np.random.default_rng(11)
+    A = rng.normal(size=(8, 2, 2)) * 300.0
+    C = A @ np.swapaxes(A, 1, 2)
+    p = probability_within(C, 500.0)
+    assert ((p > 0.05) & (p < 0.99)).sum() >= 5
+    for Ci, pi in zip(C, p, strict=True):
+        z = rng.multivariate_normal(np.zeros(2), Ci, size=400_000)
+        assert abs(pi - np.mean(np.hypot(z[:, 0], z[:, 1]) < 500.0)) < 0.004
+

@@ -27,6 +27,13 @@ un-updated, even where the target's detections cannot place it to 500 m (a bird
 ``max(500 m, 3.03 σ_h)`` with ``σ_h`` the target's horizontal PCRLB at that time,
 at the rows owed an update (:func:`seen_before`; 500 m elsewhere): the tracker is
 asked to be as close as the detections allow, and never closer than 500 m.
+The ``probability_of_update_at_bound*`` figures say what the 500-m gate leaves
+possible: the mean, over the rows owed an update, of the chance that an error as
+small as the bound (a Gaussian of its east-north covariance) is within 500 m, the
+probability of update a tracker would score that never missed an update and were
+exactly as accurate as the bound.  An estimate, not a ceiling: the bound is an
+average over the motion model's random accelerations, and a window may hold more
+than one update.
 """
 
 from __future__ import annotations
@@ -51,7 +58,7 @@ from skyfence.eval.incursion import (
     score_incursions,
     true_crossings,
 )
-from skyfence.eval.pcrlb import PcrlbSensor, pcrlb, position_rmse_bound
+from skyfence.eval.pcrlb import PcrlbSensor, pcrlb, position_rmse_bound, probability_within
 from skyfence.geo.borders import load_borders
 from skyfence.geo.zones import load_zones
 from skyfence.sim.engine import Simulation
@@ -141,6 +148,12 @@ class RunScore:
     probability_of_update_tracked_drones_bound_gate: float
     probability_of_update_tracked_birds_bound_gate: float
     probability_of_update_tracked_aircraft_bound_gate: float
+    #: with the 500-m gate, the probability of update of a tracker exactly as accurate
+    #: as the bound that never missed an owed update (mean over the owed rows of the
+    #: chance an error of the bound's covariance is within 500 m), overall, drones, birds
+    probability_of_update_at_bound: float
+    probability_of_update_at_bound_drones: float
+    probability_of_update_at_bound_birds: float
     long_gaps: int
     track_id_changes: int
     id_swaps: int
@@ -414,6 +427,19 @@ def evaluate_run(sc: Scenario, seed: int, cfg: TrackerConfig,
                                                association=a, revisit_s=revisit,
                                                owed=owed & mine)
                               .probability_of_update_tracked) if mine.any() else float("nan")
+    # over the rows the 500-m probability of update once tracked counts: owed, at or after
+    # the target's first update within 500 m
+    a_rows = np.flatnonzero(assoc.truth_index >= 0)
+    first_upd = np.full(assoc.truth_ids.size, np.inf)
+    np.minimum.at(first_upd, assoc.truth_index[a_rows], np.asarray(K["time"])[a_rows])
+    # (the association's targets are the truth's, sorted)
+    t_rank = np.searchsorted(assoc.truth_ids, truth["truth_id"])
+    once = owed & (truth["time"] >= first_upd[t_rank])
+    at_bound = {}
+    for name, members in (("all", None), *CLASS_GROUPS.items()):
+        p = bounds.p_within_gate[once if members is None else once & np.isin(cls, members)]
+        p = p[np.isfinite(p)]
+        at_bound[name] = float(p.mean()) if p.size else float("nan")
     ttc = c.time_to_confirm_s[np.isfinite(c.time_to_confirm_s)]
     vs = rmse_vs_bound(sc, cfg, truth, det, cover, c, K["time"], bound=bounds.rmse_m)
     ident = evaluate_classification(truth, tracks, assoc)
@@ -442,6 +468,9 @@ def evaluate_run(sc: Scenario, seed: int, cfg: TrackerConfig,
         probability_of_update_tracked_drones_bound_gate=by_class_b["drones"],
         probability_of_update_tracked_birds_bound_gate=by_class_b["birds"],
         probability_of_update_tracked_aircraft_bound_gate=by_class_b["aircraft"],
+        probability_of_update_at_bound=at_bound["all"],
+        probability_of_update_at_bound_drones=at_bound["drones"],
+        probability_of_update_at_bound_birds=at_bound["birds"],
         long_gaps=c.n_long_gaps,
         track_id_changes=c.n_track_id_changes, id_swaps=c.n_truth_changes,
         false_updates=c.n_false_updates, false_update_share=float(c.false_update_share),
@@ -654,6 +683,10 @@ class PositionBounds(NamedTuple):
     rmse_m: np.ndarray
     #: over the ground: ``sqrt`` of its east and north variances
     horizontal_m: np.ndarray
+    #: the chance that a Gaussian error of the bound's east-north covariance is within
+    #: the gate (``gate_m`` of :func:`position_bounds`) over the ground: how often a
+    #: tracker as accurate as the bound would place the target within it
+    p_within_gate: np.ndarray
 
 
 def position_bound(sc: Scenario, cfg: TrackerConfig, truth: dict[str, np.ndarray],
@@ -667,8 +700,8 @@ def position_bound(sc: Scenario, cfg: TrackerConfig, truth: dict[str, np.ndarray
 
 
 def position_bounds(sc: Scenario, cfg: TrackerConfig, truth: dict[str, np.ndarray],
-                    det: dict[str, np.ndarray], wanted: np.ndarray | None = None
-                    ) -> PositionBounds:
+                    det: dict[str, np.ndarray], wanted: np.ndarray | None = None,
+                    gate_m: float = GATE_M) -> PositionBounds:
     """PCRLB on the position RMSE of each target along its true trajectory, per truth row,
     in 3-D and over the ground.
 
@@ -724,6 +757,8 @@ def position_bounds(sc: Scenario, cfg: TrackerConfig, truth: dict[str, np.ndarra
     wanted : ndarray of bool, optional
         Truth rows whose bound is wanted (default all); targets with none, and
         the steps after a target's last, are not computed.
+    gate_m : float, optional
+        Radius of ``p_within_gate`` (default :data:`GATE_M`), metres.
 
     Returns
     -------
@@ -734,15 +769,18 @@ def position_bounds(sc: Scenario, cfg: TrackerConfig, truth: dict[str, np.ndarra
         tracker's frame, whose up axis is the vertical at its origin: tilted from a
         target's own vertical by its distance from there over the Earth's radius,
         0.5° at 60 km), metres; NaN before the target's first detection, after its
-        last wanted row, and for targets with no wanted row.  Both come from the
-        same ``J⁻¹``, one pass over the targets.
+        last wanted row, and for targets with no wanted row; and the chance that a
+        Gaussian error of ``J⁻¹``'s east-north block is within ``gate_m`` over the
+        ground (``p_within_gate``, :func:`~skyfence.eval.pcrlb.probability_within`).
+        All come from the same ``J⁻¹``, one pass over the targets.
     """
     dt = float(sc.scenario.dt_s)
     t = np.asarray(truth["time"], dtype=np.float64)
     out = np.full(t.size, np.nan)
     out_h = np.full(t.size, np.nan)
+    out_p = np.full(t.size, np.nan)
     if t.size == 0:
-        return PositionBounds(out, out_h)
+        return PositionBounds(out, out_h, out_p)
     wanted = np.ones(t.size, bool) if wanted is None else np.asarray(wanted, bool)
     ref = Tracker(sc.deployment, cfg)
     enu = table_to_enu(truth, *ref.origin)
@@ -788,7 +826,7 @@ def position_bounds(sc: Scenario, cfg: TrackerConfig, truth: dict[str, np.ndarra
     np.maximum.at(end, rank[w_rows], step[w_rows])
     todo = np.nonzero(end >= 0)[0]
     if todo.size == 0:
-        return PositionBounds(out, out_h)
+        return PositionBounds(out, out_h, out_p)
     length = end[todo] - start[todo] + 1
     todo, length = todo[np.argsort(length, kind="stable")], np.sort(length, kind="stable")
     keep_det = end[d_n] >= d_step
@@ -838,8 +876,9 @@ def position_bounds(sc: Scenario, cfg: TrackerConfig, truth: dict[str, np.ndarra
         bounds = pcrlb(x, np.arange(T) * dt, motion, sensors, 0.5 * (P0 + np.swapaxes(P0, 1, 2)))
         out[rows[live]] = position_rmse_bound(bounds)[live]
         out_h[rows[live]] = position_rmse_bound(bounds, horizontal=True)[live]
+        out_p[rows[live]] = probability_within(bounds[live][:, :2, :2], gate_m)
         batch_start = stop
-    return PositionBounds(out, out_h)
+    return PositionBounds(out, out_h, out_p)
 
 
 #: horizontal position prior of a target first seen by a sensor of unknown reach, m

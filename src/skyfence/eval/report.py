@@ -30,6 +30,10 @@ FIGURE_LABELS: dict[str, str] = {
     "probability_of_update_tracked_drones_bound_gate": f"the same, drones, {_BOUND}",
     "probability_of_update_tracked_birds_bound_gate": f"the same, birds, {_BOUND}",
     "probability_of_update_tracked_aircraft_bound_gate": f"the same, aircraft, {_BOUND}",
+    "probability_of_update_at_bound": "prob. of update of a tracker as accurate as the "
+                                      f"PCRLB, {_FIXED}",
+    "probability_of_update_at_bound_drones": f"the same, drones, {_FIXED}",
+    "probability_of_update_at_bound_birds": f"the same, birds, {_FIXED}",
     "false_updates": f"confirmed updates on no target, {_FIXED}",
     "false_updates_bound_gate": f"confirmed updates on no target, {_BOUND}",
 }
