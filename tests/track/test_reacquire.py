@@ -216,3 +216,17 @@ def test_the_bound_allows_for_the_plots_own_noise(scenario_file, kind, north_m, 
     out = tracker.step(plot, now=41.0)
     assert tracker.stats.reacquired == int(comes_back)
     assert (1 in set(out["track_id"][out["status"] == "confirmed"].tolist())) == comes_back
+
+
+@pytest.mark.parametrize("min_rate, n_ids", [(0.15, 1), (0.5, 1), (1.0, 2)])
+def test_a_sparsely_seen_target_is_kept_lost_longer(one_target, min_rate, n_ids) -> None:  # type: ignore[no-untyped-def]
+    """A target seen in one look of two (its track's hits over its looks) is kept in the
+    lost pool twice as long: 100 s without it outlasts the 60-s window, not 120 s."""
+    sc, det = one_target
+    t0 = det["time"].min()
+    odd = (det["truth_id"] >= 0) & (np.floor(det["time"] - t0).astype(int) % 2 == 1)
+    det = _gap({k: v[~odd] for k, v in det.items()}, 100.0, 200.0)
+    tracks, tracker = _run(sc, det, TrackerConfig(**ON, reacquire_min_rate=min_rate))
+    conf = tracks["status"] == "confirmed"
+    assert np.unique(tracks["track_id"][conf]).size == n_ids
+    assert tracker.stats.reacquired == 2 - n_ids

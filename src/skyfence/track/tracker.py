@@ -683,9 +683,12 @@ class Tracker:
                     gone_now = tr.take(pool)
                     self._reset_height(gone_now, np.arange(pool.size))
                     self.lost.append(gone_now)
+                    # a target seen in few of its looks gets as many more scans
+                    rate = np.clip(tr.hits[pool] / np.maximum(tr.looks[pool], 1),
+                                   cfg.reacquire_min_rate, 1.0)
                     self._lost_until = np.concatenate([self._lost_until, t_missed + np.maximum(
                         cfg.reacquire_s,
-                        cfg.reacquire_scans * self._revisit(tr.seen_by[pool]))])
+                        cfg.reacquire_scans * self._revisit(tr.seen_by[pool])) / rate])
             # a track in the lost pool is not deleted yet: it may come back under its id,
             # and every stage downstream would forget it on a deleted row
             self._emit(np.setdiff1d(dead, pool), status=DELETED)
