@@ -218,15 +218,19 @@ def test_the_bound_allows_for_the_plots_own_noise(scenario_file, kind, north_m, 
     assert (1 in set(out["track_id"][out["status"] == "confirmed"].tolist())) == comes_back
 
 
-@pytest.mark.parametrize("min_rate, n_ids", [(0.15, 1), (0.5, 1), (1.0, 2)])
-def test_a_sparsely_seen_target_is_kept_lost_longer(one_target, min_rate, n_ids) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("min_rate, only_2d, n_ids",
+                         [(0.15, False, 1), (0.5, False, 1), (1.0, False, 2), (0.15, True, 2)])
+def test_a_sparsely_seen_target_is_kept_lost_longer(one_target, min_rate, only_2d,  # type: ignore[no-untyped-def]
+                                                    n_ids) -> None:
     """A target seen in one look of two (its track's hits over its looks) is kept in the
-    lost pool twice as long: 100 s without it outlasts the 60-s window, not 120 s."""
+    lost pool twice as long: 100 s without it outlasts the 60-s window, not 120 s.  With
+    ``reacquire_rate_2d_only`` a track a 3D radar has seen keeps the plain window."""
     sc, det = one_target
     t0 = det["time"].min()
     odd = (det["truth_id"] >= 0) & (np.floor(det["time"] - t0).astype(int) % 2 == 1)
     det = _gap({k: v[~odd] for k, v in det.items()}, 100.0, 200.0)
-    tracks, tracker = _run(sc, det, TrackerConfig(**ON, reacquire_min_rate=min_rate))
+    tracks, tracker = _run(sc, det, TrackerConfig(**ON, reacquire_min_rate=min_rate,
+                                                reacquire_rate_2d_only=only_2d))
     conf = tracks["status"] == "confirmed"
     assert np.unique(tracks["track_id"][conf]).size == n_ids
     assert tracker.stats.reacquired == 2 - n_ids

@@ -683,9 +683,12 @@ class Tracker:
                     gone_now = tr.take(pool)
                     self._reset_height(gone_now, np.arange(pool.size))
                     self.lost.append(gone_now)
-                    # a target seen in few of its looks gets as many more scans
+                    # a target seen in few of its looks gets as many more scans (with
+                    # reacquire_rate_2d_only, only one that 2D radars alone have seen)
                     rate = np.clip(tr.hits[pool] / np.maximum(tr.looks[pool], 1),
                                    cfg.reacquire_min_rate, 1.0)
+                    if cfg.reacquire_rate_2d_only:
+                        rate[(tr.seen_by[pool] & self._height_bits) != 0] = 1.0
                     self._lost_until = np.concatenate([self._lost_until, t_missed + np.maximum(
                         cfg.reacquire_s,
                         cfg.reacquire_scans * self._revisit(tr.seen_by[pool])) / rate])
