@@ -107,7 +107,10 @@ class TrackerConfig(BaseModel):
     #: and brought back by their clutter time and again (its velocity from plot to plot
     #: made it a drone).  With 0.3 and this: birds 0.970, overall 0.979, false incursion
     #: alerts 0, id swaps 0, but false tracks 6 to 7 and false updates (bound gate) 58 to
-    #: 75: still not the default
+    #: 75: still not the default.  The extra false track is a flock's, 60-70 km out on
+    #: the 10-s 2D radar, its 4 rows 0.5-1.5 km off (within its bound gate: false tracks
+    #: with the bound gate 4 and 4).  The window can outlast the alerts' silent_after_s
+    #: (180 s; 300 s for a 10-s radar at 0.3)
     reacquire_rate_2d_only: bool = False
     #: initial velocity uncertainty of a new track (1-sigma), horizontal / vertical, m/s
     init_speed_sigma_mps: Pos = 50.0
