@@ -139,3 +139,30 @@ def test_the_batch_is_logged_after_its_alerts_or_when_a_stage_breaks(  # type: i
     np.testing.assert_array_equal(np.sort(got["time"]),
                                   np.sort(np.concatenate([batch["time"], batch["time"]])))
     log.close()
+
+
+def test_alerts_must_wait_longer_than_the_trackers_lost_window() -> None:
+    """The alerts take a track silent for resolve.silent_after_s for gone; a tracker whose
+    lost track may come back later than that (a stretched re-acquisition window) is
+    refused, naming the key and both durations."""
+    from skyfence.airspace.rules import load_rules
+    from skyfence.errors import ConfigError
+    from skyfence.track.config import TrackerConfig
+    from skyfence.track.tracker import Tracker
+
+    dep = load_scenario("jonava-gerbera").deployment
+    stretched = TrackerConfig(reacquire_min_rate=0.25)
+    longest = Tracker(dep, stretched).longest_silence_s
+    # deletion (12 s or 3 scans) plus the window (30 s or 9 scans) / 0.25, slowest sensor
+    slowest = max(s.scan_period_s or 1.0 for s in dep.sensor)
+    assert longest == pytest.approx(max(12.0, 3 * slowest) + max(30.0, 9 * slowest) / 0.25)
+    assert Tracker(dep, TrackerConfig()).longest_silence_s == pytest.approx(
+        max(12.0, 3 * slowest) + max(30.0, 9 * slowest))
+    rules = load_rules()
+    short = rules.model_copy(update={"resolve": rules.resolve.model_copy(
+        update={"silent_after_s": longest})})
+    with pytest.raises(ConfigError, match=r"resolve\.silent_after_s.*lost window"):
+        Pipeline(dep, tracker=stretched, rules=short)
+    long = rules.model_copy(update={"resolve": rules.resolve.model_copy(
+        update={"silent_after_s": longest + 1.0})})
+    Pipeline(dep, tracker=stretched, rules=long)

@@ -40,6 +40,7 @@ from skyfence.airspace.events import AirspaceConfig, AirspaceEngine
 from skyfence.airspace.rules import RulesConfig, load_rules
 from skyfence.classify import Classifier, ClassifierConfig
 from skyfence.config.sensors import SensorDeployment
+from skyfence.errors import ConfigError
 from skyfence.geo.borders import Borders, load_borders
 from skyfence.geo.zones import Zones, load_zones
 from skyfence.sinks.base import Sink
@@ -128,8 +129,18 @@ class Pipeline:
         self.airspace = AirspaceEngine(self.borders, self.zones, airspace or AirspaceConfig())
         self.log = log
         self._stages: dict[str, float] = {}
+        rules = rules or load_rules()
+        longest = self.tracker.longest_silence_s
+        if rules.resolve.silent_after_s <= longest:
+            # an alert would take a track in the tracker's lost pool for gone, resolve, and
+            # raise again when the track comes back under its id
+            raise ConfigError(
+                "<alert rules>", "resolve.silent_after_s",
+                f"{rules.resolve.silent_after_s:g} s is not longer than the tracker's lost "
+                f"window ({longest:g} s: tracker.delete_after_*, reacquire_* and "
+                f"reacquire_min_rate for the slowest sensor); give more, or shorten the window")
         self.alerts = AlertManager(
-            rules or load_rules(), store_callback=self._store_alerts if log else None,
+            rules, store_callback=self._store_alerts if log else None,
             zone_names={z.id: z.name for z in self.zones},
             first_alert_id=_next_alert_id(log))
         self.dispatcher = dispatcher if dispatcher is not None else (

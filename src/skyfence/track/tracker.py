@@ -736,6 +736,27 @@ class Tracker:
             self.stats.merged += int(out.sum())
         return out
 
+    @property
+    def longest_silence_s(self) -> float:
+        """The longest a track may go without a row after its last update and still come
+        back under its id, seconds: its deletion for missed updates
+        (``delete_after_s`` or ``delete_after_scans`` periods) plus its re-acquisition
+        window (``reacquire_s`` or ``reacquire_scans`` periods, stretched by
+        ``1 / reacquire_min_rate`` for a track only sensors without height have seen
+        with ``reacquire_rate_2d_only``), for the slowest sensor.  A consumer that takes
+        a track silent this long for gone (``resolve.silent_after_s`` of the alerts)
+        must wait longer."""
+        cfg = self.cfg
+        p = self.periods
+        missed = np.maximum(cfg.delete_after_s, cfg.delete_after_scans * p)
+        if not cfg.reacquire:
+            return float(missed.max())
+        window = np.maximum(cfg.reacquire_s, cfg.reacquire_scans * p)
+        stretch = np.full(p.size, 1.0 / cfg.reacquire_min_rate)
+        if cfg.reacquire_rate_2d_only:
+            stretch[np.array([k != "radar2d" for k in self.kinds], bool)] = 1.0
+        return float((missed + window * stretch).max())
+
     def _expire_lost(self, now: float) -> None:
         """Lost tracks whose re-acquisition window ended before ``now`` are deleted for
         good: their ``deleted`` row (at their last state) is emitted now."""
