@@ -159,7 +159,7 @@ def test_a_lost_2d_radar_track_gets_the_height_prior_back(scenario_file) -> None
     tab.append(type(tab)(
         np.array([1, 2]), np.array([[5e3, 8e3, 6e3, 10.0, 0.0, 3.0]] * 2),
         np.tile(np.diag([50.0, 50.0, 300.0, 5.0, 5.0, 2.0]) ** 2, (2, 1, 1)), np.zeros(2),
-        np.ones(2, np.int8), np.zeros(2), np.zeros(2), np.full(2, 9), np.full(2, 9),
+        np.ones(2, np.int8), np.zeros(2), np.zeros(2), np.zeros(2), np.full(2, 9), np.full(2, 9),
         np.array([s2, s3]), np.array([1 << s2, (1 << s2) | (1 << s3)], np.uint64),
         np.full(2, np.nan), np.full(2, -1), np.empty((2, 0)), np.empty((2, 0, 6)),
         np.empty((2, 0, 6, 6))))
@@ -202,7 +202,7 @@ def test_the_bound_allows_for_the_plots_own_noise(scenario_file, kind, north_m, 
     tab.append(type(tab)(
         np.array([1]), np.array([[*x0, 0.0, 0.0, 0.0]]),
         np.diag([800.0, 800.0, 300.0, 1.0, 1.0, 1.0])[None] ** 2, np.zeros(1),
-        np.ones(1, np.int8), np.zeros(1), np.zeros(1), np.full(1, 9), np.full(1, 9),
+        np.ones(1, np.int8), np.zeros(1), np.zeros(1), np.zeros(1), np.full(1, 9), np.full(1, 9),
         np.zeros(1, np.int64), np.ones(1, np.uint64), np.full(1, np.nan), np.full(1, -1),
         np.empty((1, 0)), np.empty((1, 0, 6)), np.empty((1, 0, 6, 6))))
     tracker.flush(40.0)                # deleted for missed updates: lost

@@ -393,3 +393,34 @@ def test_a_track_only_2d_radars_saw_holds_the_assumed_height(scenario_file,
     assert np.all(np.abs(climb) < 0.1)
     above_free, _ = out[False]
     assert np.max(np.abs(above_free - TrackerConfig().init_height_above_sensor_m)) > 50.0
+
+
+@pytest.mark.parametrize("n_df, held", [(1, False), (2, True)])
+def test_one_direction_finder_alone_does_not_hold_a_track(scenario_file, n_df,  # type: ignore[no-untyped-def]
+                                                         held) -> None:
+    """A radar track whose plots stop at 100 s takes one direction finder's bearings for
+    bearing_only_max_s (20 s) and no more: a ray gives no range.  With a second direction
+    finder each bearing after the other's places it, and the track is held to the end."""
+    body = RADAR.format(id="r1", lat=54.60, lon=25.60, clutter=0.0)
+    body += DF.format(id="df1", lat=54.66, lon=25.66).replace("pd = 0.9", "pd = 1.0")
+    if n_df == 2:
+        body += DF.format(id="df2", lat=54.58, lon=25.78).replace("pd = 0.9", "pd = 1.0")
+    body += flight("g", (54.62, 25.62), (54.64, 25.70), 400, type_="quadcopter")
+    sc = scenario_file(body, duration=200, seed=3)
+    truth, det = run_all(Simulation(sc))
+    t0 = det["time"].min()
+    drop = (det["sensor_id"] == "r1") & (det["time"] > t0 + 100.0)
+    det = {k: v[~drop] for k, v in det.items()}
+    tracker = Tracker(sc.deployment, TrackerConfig())
+    outs = [upd for upd, _, _ in feed(tracker, det, 1.0)]
+    tracks = {k: np.concatenate([o[k] for o in outs]) for k in outs[0]}
+    conf = tracks["status"] == "confirmed"
+    ids = np.unique(tracks["track_id"][conf])
+    assert ids.size == 1
+    df_rows = conf & np.char.startswith(tracks["sensor_id"].astype(str), "df")
+    last = tracks["time"][df_rows].max() - t0
+    if held:
+        assert last > 190.0
+    else:
+        assert 115.0 < last <= 121.0 + 1e-6
+        assert tracker.stats.initiated == 1    # one ray starts nothing

@@ -57,6 +57,13 @@ class TrackerConfig(BaseModel):
     #: fastest target worth tracking (bounds the coarse spatial gate), m/s
     max_speed_mps: Pos = 300.0
     use_radial_velocity: bool = True
+    #: a track no radar plot, position report or second passive sensor's bearing has
+    #: placed for this long takes no more bearings (a single direction finder's rays give
+    #: no range: on them alone a track slides along the ray).  On vilnius-swarm, bird
+    #: tracks whose plots had stopped took one direction finder's bearings of the swarm's
+    #: control links for minutes, wandered off their bird, turned "drone" and raised
+    #: four found-inside alerts
+    bearing_only_max_s: Pos = 20.0
     #: a tentative track is confirmed with confirm_m hits in its first confirm_n looks
     confirm_m: Annotated[int, Field(ge=1, le=32)] = 3
     confirm_n: Annotated[int, Field(ge=1, le=32)] = 5

@@ -160,6 +160,9 @@ class Tracker:
                 np.uint64(1) << (np.flatnonzero(self.periods == p) % 64).astype(np.uint64)))
             for p in np.unique(self.periods)]
         self.kinds = [s.kind for s in deployment.sensor]
+        #: sensors whose detections place a target (radars, position reports), not a ray
+        self._places = np.array([k not in ("rf_df", "acoustic", "eoir") for k in self.kinds],
+                                bool)
         #: seen_by bits of the sensors that measure a target's height (all but 2D radars)
         self._height_bits = np.bitwise_or.reduce(np.array(
             [np.uint64(1) << np.uint64(i % 64) for i, k in enumerate(self.kinds)
@@ -400,6 +403,15 @@ class Tracker:
         ``fr`` (at ``t_det``, by default the detections' times)."""
         tr = self.tracks
         t_det = fr.time[dj] if t_det is None else t_det
+        # what places the track: a plot or report; a bearing only as the second passive
+        # sensor's within the triangulation window of the first's
+        if self._places[s]:
+            fix = np.ones(idx.size, bool)
+        else:
+            last = tr.last_sensor[idx]
+            fix = (last >= 0) & (last != s) & ~self._places[last] & \
+                (np.abs(t_det - tr.t_update[idx]) <= self._bearing_window_s)
+        tr.t_fix[idx[fix]] = np.maximum(tr.t_fix[idx[fix]], t_det[fix])
         tr.t_update[idx] = np.maximum(tr.t_update[idx], t_det)
         tr.last_rcs[idx] = fr.rcs[dj]
         tr.last_hint[idx] = fr.hint[dj]
@@ -444,6 +456,10 @@ class Tracker:
             site = self.ingest.site[s]
             near = np.flatnonzero(np.linalg.norm(pos_t - site, axis=1)
                                   <= self.max_range[s] + g * sig_t + 1_000.0)
+            # ... but rays alone do not hold a track: one nothing has placed for
+            # bearing_only_max_s (a bird whose radar plots stopped, on the ray of some
+            # drone's control link) takes no more bearings
+            near = near[t_ref - tr.t_fix[near] <= self.cfg.bearing_only_max_s]
             ti = np.repeat(near, len(fr))
             di = np.tile(np.arange(len(fr)), near.size)
             return ti, di
@@ -972,8 +988,8 @@ class Tracker:
         ids = np.arange(self.next_id, self.next_id + k, dtype=np.int64)
         self.next_id += k
         new = TrackTable(ids, x, P, t.copy(), np.full(k, TENTATIVE, np.int8), t.copy(),
-                         t.copy(), hits, hits.copy(), sensor, seen_by, rcs.copy(), hint.copy(),
-                         mu, xm, Pm)
+                         t.copy(), t.copy(), hits, hits.copy(), sensor, seen_by, rcs.copy(),
+                         hint.copy(), mu, xm, Pm)
         self.tracks.append(new)
         self.stats.initiated += k
         self._emit(np.arange(len(self.tracks) - k, len(self.tracks)))

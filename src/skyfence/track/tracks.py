@@ -38,6 +38,8 @@ class TrackTable:
     status: np.ndarray      # (N,) int8: TENTATIVE, CONFIRMED, COASTING
     t_update: np.ndarray    # (N,) time of the last detection
     t_start: np.ndarray     # (N,) time of the first detection
+    t_fix: np.ndarray       # (N,) time of the last detection that placed it: a radar plot,
+    #                         a position report, or a bearing of a second passive sensor
     hits: np.ndarray        # (N,) int: detections so far
     looks: np.ndarray       # (N,) int: chances to be seen by a position sensor (M-of-N)
     last_sensor: np.ndarray  # (N,) int: sensor of the last update, -1 none
@@ -51,7 +53,8 @@ class TrackTable:
     @classmethod
     def empty(cls, d: int, m: int = 0) -> TrackTable:
         return cls(np.empty(0, np.int64), np.empty((0, d)), np.empty((0, d, d)), np.empty(0),
-                   np.empty(0, np.int8), np.empty(0), np.empty(0), np.empty(0, np.int64),
+                   np.empty(0, np.int8), np.empty(0), np.empty(0), np.empty(0),
+                   np.empty(0, np.int64),
                    np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.uint64),
                    np.empty(0), np.empty(0, np.int64), np.empty((0, m)), np.empty((0, m, d)),
                    np.empty((0, m, d, d)))
