@@ -410,20 +410,21 @@ def test_no_merge_when_far_away_or_too_late(scene: Scene, gap_s: float,
 
 def test_a_track_silent_in_the_trackers_lost_pool_keeps_its_alert(scene: Scene) -> None:
     """A tracker holds a lost track (no rows) for its lost window and may bring it back
-    under its id: 70 s with 10-s radars and the default re-acquisition, up to 130 s with
-    a 9-scan window.  The alert waits for it instead of resolving and raising anew."""
+    under its id: 120 s with 10-s radars and the default re-acquisition, up to 330 s for
+    a track only a 10-s 2D radar saw (its window stretched by 1 / 0.3).  The alert waits
+    for it instead of resolving and raising anew."""
     f = scene.add(Flyer(1, 54.6, 25.9, ve=-40.0))
     mgr = AlertManager(RULES)
     out = run(mgr, scene, 30)
-    f.hidden_until = scene.t + 130.0
-    out = cat([out, run(mgr, scene, 160)])
+    f.hidden_until = scene.t + 330.0
+    out = cat([out, run(mgr, scene, 360)])
     assert set(out["alert_id"].tolist()) == {1}
     assert "resolved" not in out["state"].tolist()
-    assert out["time"][-1] > T0 + 160            # it follows the track again
+    assert out["time"][-1] > T0 + 360            # it follows the track again
     # silent for longer than resolve.silent_after_s: gone, and resolved
     f.hidden_until = scene.t + 1_000.0
     t_last = scene.t
-    out = run(mgr, scene, 200)
+    out = run(mgr, scene, 400)
     one = revisions_of(out, 1)
     assert one["state"][-1] == "resolved" and one["message"][-1].startswith(
         "Resolved (track lost)")

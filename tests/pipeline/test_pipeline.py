@@ -151,13 +151,15 @@ def test_alerts_must_wait_longer_than_the_trackers_lost_window() -> None:
     from skyfence.track.tracker import Tracker
 
     dep = load_scenario("jonava-gerbera").deployment
-    stretched = TrackerConfig(reacquire_min_rate=0.25)
+    stretched = TrackerConfig(reacquire_min_rate=0.25, reacquire_rate_2d_only=False)
     longest = Tracker(dep, stretched).longest_silence_s
     # deletion (12 s or 3 scans) plus the window (30 s or 9 scans) / 0.25, slowest sensor
     slowest = max(s.scan_period_s or 1.0 for s in dep.sensor)
     assert longest == pytest.approx(max(12.0, 3 * slowest) + max(30.0, 9 * slowest) / 0.25)
-    assert Tracker(dep, TrackerConfig()).longest_silence_s == pytest.approx(
-        max(12.0, 3 * slowest) + max(30.0, 9 * slowest))
+    assert Tracker(dep, TrackerConfig(reacquire_min_rate=1.0)).longest_silence_s == \
+        pytest.approx(max(12.0, 3 * slowest) + max(30.0, 9 * slowest))
+    # the shipped tracker and rules agree
+    Pipeline(dep)
     rules = load_rules()
     short = rules.model_copy(update={"resolve": rules.resolve.model_copy(
         update={"silent_after_s": longest})})

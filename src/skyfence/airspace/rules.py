@@ -240,11 +240,12 @@ class ResolveRules(BaseModel):
     #: this long (a zone alert: out of its zone), s
     after_exit_s: NonNeg = 120.0
     #: a track with no row for this long is taken as gone (a lost "deleted" row), s.
-    #: Longer than the tracker's lost window: a track it lost emits no row while it may
-    #: still come back under its id (``delete_after_scans`` + ``reacquire_scans`` scans
-    #: of its slowest radar: 70 s with 10-s radars, 130 s with a 9-scan window), and
-    #: its alert must wait for it rather than resolve and raise anew
-    silent_after_s: Pos = 180.0
+    #: Longer than the tracker's lost window (``Tracker.longest_silence_s``; the
+    #: pipeline refuses a shorter one): a track it lost emits no row while it may still
+    #: come back under its id (deletion after 3 scans, then 9 scans stretched by
+    #: ``1 / reacquire_min_rate`` for a track only 2D radars saw: 330 s with a 10-s 2D
+    #: radar), and its alert must wait for it rather than resolve and raise anew
+    silent_after_s: Pos = 360.0
 
 
 class RevisionRules(BaseModel):

@@ -99,26 +99,23 @@ class TrackerConfig(BaseModel):
     #: ... and the lost window is stretched by 1 / the track's own detection rate (its
     #: hits over its looks, M-of-N's counts over its life), at least this rate: a target
     #: its radars see once in six scans gets as many chances to come back in the window
-    #: as a well-seen one.  1 (the default) leaves the window as it is.  Three quarters of
-    #: the owed bird updates border-day misses (first 2 h, IMM, bound gate) are of flocks
-    #: and birds 50-90 km out on the 2D radars, one plot in 5-10 scans, whose lost track
-    #: has expired before the next plot; each later plot starts a tentative track that 3
-    #: hits in 5 looks cannot confirm.  0.15 (at most 6.7 times: 10 min for a 10-s radar)
-    #: raises its bird probability of update (bound gate) from 0.957 to 0.971, overall
-    #: 0.969 to 0.979, but false updates 58 to 125, false tracks 6 to 7 and false
-    #: incursion alerts 0 to 2: not the default
-    reacquire_min_rate: Annotated[float, Field(gt=0, le=1)] = 1.0
+    #: as a well-seen one (1 leaves the window as it is).  Three quarters of the owed
+    #: bird updates border-day missed (first 2 h, IMM, bound gate) were of flocks and
+    #: birds 50-90 km out on the 2D radars, one plot in 5-10 scans, whose lost track had
+    #: expired before the next plot; each later plot started a tentative track that 3 hits
+    #: in 5 looks cannot confirm.  0.3 (at most 3.3 times: 300 s for a 10-s radar) with
+    #: ``reacquire_rate_2d_only`` raises border-day's bird probability of update (2 h,
+    #: three seeds, bound gate) from 0.957 / 0.972 / 0.952 to 0.970 / 0.980 / 0.963,
+    #: overall 0.969 / 0.978 / 0.969 to 0.979 / 0.984 / 0.976, with 0 false incursion
+    #: alerts and id swaps unchanged, false updates up ~10 %.  The longest window must be
+    #: shorter than the alerts' ``resolve.silent_after_s`` (the pipeline checks)
+    reacquire_min_rate: Annotated[float, Field(gt=0, le=1)] = 0.3
     #: ... only for a track that 2D radars alone have seen (the long-range surveillance
-    #: radars' sparse targets): one a 3D radar saw is not stretched.  Both false alerts
-    #: above came from one bird track at the edge of two 3D radars, kept lost for minutes
-    #: and brought back by their clutter time and again (its velocity from plot to plot
-    #: made it a drone).  With 0.3 and this: birds 0.970, overall 0.979, false incursion
-    #: alerts 0, id swaps 0, but false tracks 6 to 7 and false updates (bound gate) 58 to
-    #: 75: still not the default.  The extra false track is a flock's, 60-70 km out on
-    #: the 10-s 2D radar, its 4 rows 0.5-1.5 km off (within its bound gate: false tracks
-    #: with the bound gate 4 and 4).  The window can outlast the alerts' silent_after_s
-    #: (180 s; 300 s for a 10-s radar at 0.3)
-    reacquire_rate_2d_only: bool = False
+    #: radars' sparse targets): one a 3D radar saw is not stretched.  Without this, 0.15
+    #: raised 2 false incursion alerts in border-day's first 2 h: one bird track at the
+    #: edge of two 3D radars, kept lost for minutes and brought back by their clutter
+    #: time and again (its velocity from plot to plot made it a drone)
+    reacquire_rate_2d_only: bool = True
     #: initial velocity uncertainty of a new track (1-sigma), horizontal / vertical, m/s
     init_speed_sigma_mps: Pos = 50.0
     init_vertical_speed_sigma_mps: Pos = 5.0
