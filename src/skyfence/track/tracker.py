@@ -758,8 +758,8 @@ class Tracker:
         back under its id, seconds: its deletion for missed updates
         (``delete_after_s`` or ``delete_after_scans`` periods) plus its re-acquisition
         window (``reacquire_s`` or ``reacquire_scans`` periods, stretched by
-        ``1 / reacquire_min_rate`` for a track only sensors without height have seen
-        with ``reacquire_rate_2d_only``), for the slowest sensor.  A consumer that takes
+        ``1 / reacquire_min_rate``, with ``reacquire_rate_2d_only`` only for a track
+        only 2D radars have seen), for the slowest sensor.  A consumer that takes
         a track silent this long for gone (``resolve.silent_after_s`` of the alerts)
         must wait longer."""
         cfg = self.cfg
