@@ -129,6 +129,7 @@ def test_eval_prints_figures_as_json(tmp_path: Path) -> None:
     assert math.isnan(run["probability_of_update_tracked_birds_bound_gate"])
     assert 0 <= run["false_updates_bound_gate"] <= run["false_updates"]
     assert data["labels"]["false_updates_bound_gate"].endswith("gate max(500 m, 3σ PCRLB)")
+    assert data["false_alerts"] == []            # the one drone's alert is not false
     assert png.read_bytes()[:4] == b"\x89PNG"
 
 
@@ -136,6 +137,9 @@ def test_eval_table_shows_the_bound(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     import numpy as np
 
     from skyfence.eval import harness
+    from skyfence.eval.incursion import IncursionScore
+
+    nan = float("nan")
 
     def fake(sc, runs, cfg, duration_s=None, progress=None):  # noqa: ANN001, ANN202
         t = 1e9 + np.arange(100.0)
@@ -149,7 +153,13 @@ def test_eval_table_shows_the_bound(tmp_path: Path, monkeypatch: pytest.MonkeyPa
                       "localisation": np.zeros(100), "bound_time": t[10:],
                       "bound_rmse_m": np.full(90, 20.0), "bound_pcrlb_m": np.full(90, 12.5),
                       "bound_n": np.ones(90, np.int64)}
-            out.append(harness.RunScore(**figures, series=series))
+            # the second run raised one false alert, on a bird
+            false = [{"alert_id": 42, "time": 1e9 + 50.0, "track_ids": "901 902",
+                      "lat_deg": 54.5, "lon_deg": 25.75, "target_id": 17,
+                      "target_class": "bird", "message": "Drone found inside LT"}] * k
+            inc = IncursionScore(0, 0, 0, nan, nan, nan, nan, 0, k, k, nan, 0, nan,
+                                 {"bird": k} if k else {}, np.zeros(0), false)
+            out.append(harness.RunScore(**figures, series=series, incursions=inc))
         return out
 
     monkeypatch.setattr(harness, "evaluate", fake)
@@ -162,6 +172,11 @@ def test_eval_table_shows_the_bound(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     # the two association gates are told apart in words under the figures' names
     assert "prob. of update once tracked, gate 500 m" in res.output
     assert "false_updates_bound_gate" in res.output and "3σ PCRLB" in res.output
+    # the false alert itself: run, alert, time, place, tracks, what it was scored against
+    assert "false incursion alerts" in res.output
+    row = next(line for line in res.output.splitlines() if "│ 42 " in line)
+    assert "2001-09-09" in row and "901 902" in row and "bird 17" in row
+    assert "01:47:30" in res.output              # the cell folds in a narrow terminal
     assert png.read_bytes()[:4] == b"\x89PNG"
 
 

@@ -49,6 +49,12 @@ def _score(coop: str, identities: dict[str, int] | None):
 def test_an_alert_on_a_track_near_a_bird_is_a_false_alert() -> None:
     s = _score("", None)
     assert s.false_incursion_alerts == 1 and s.false_alert_classes == {"bird": 1}
+    # listed for an analyst: which alert, when, where, on which tracks, against what
+    (a,) = s.false_alerts
+    assert (a["alert_id"], a["time"], a["track_ids"], a["target_id"], a["target_class"]) == \
+        (7, T0 + 30.0, "5", 2, "bird")
+    assert (a["lat_deg"], a["lon_deg"]) == (54.7, 25.3)
+    assert _score("1581F4XFC238M00LIAR", {"1581F4XFC238M00LIAR": 1}).false_alerts == []
 
 
 def test_an_alert_carrying_a_drones_broadcast_identity_is_about_that_drone() -> None:

@@ -255,12 +255,15 @@ def eval_cmd(
                                    png.with_name(png.stem + "-reliability.png"),
                                    title=f"{sc.name}: identification reliability, {runs} run(s)")
         pool_cls = ClassificationReport.pool(reports).figures()
+    # the false incursion alerts themselves, for an analyst to find them in the run
+    false_alerts = [{"seed": s.seed, **a} for s in scores if s.incursions is not None
+                    for a in s.incursions.false_alerts]
     if json_out:
         _print_json({"scenario": sc.name, "runs": runs, "summary": summary, "pooled": pool,
                      "labels": FIGURE_LABELS,
                      "classification": pool_cls if reports else None,
-                     "per_run": [s.figures() for s in scores], "plot": str(png),
-                     "reliability_plot": str(rel_png) if rel_png else None})
+                     "per_run": [s.figures() for s in scores], "false_alerts": false_alerts,
+                     "plot": str(png), "reliability_plot": str(rel_png) if rel_png else None})
         return
     t = Table(title=f"{sc.name}: tracker evaluation over {runs} run(s)",
               caption="gate max(500 m, 3σ PCRLB): σ is the target's horizontal position "
@@ -280,9 +283,28 @@ def eval_cmd(
     for name, v in pool.items():
         p.add_row(name, f"{v:,.3g}")
     console.print(p)
+    if false_alerts:
+        console.print(_false_alert_table(false_alerts, sc.name))
     if reports:
         console.print(_confusion_table(ClassificationReport.pool(reports), sc.name, runs))
     console.print(f"plot: {png}" + (f"\nreliability: {rel_png}" if rel_png else ""))
+
+
+def _false_alert_table(alerts: list[dict[str, Any]], scenario: str) -> Table:
+    """The false incursion alerts: seed, alert, when (UTC), where, tracks, scored against."""
+    from datetime import UTC, datetime
+
+    t = Table(title=f"{scenario}: false incursion alerts")
+    for col in ("seed", "alert", "raised (UTC)", "lat, lon", "tracks", "against", "message"):
+        t.add_column(col, overflow="fold")
+    for a in alerts:
+        when = datetime.fromtimestamp(float(a["time"]), UTC).strftime("%Y-%m-%d %H:%M:%S")
+        against = a["target_class"] if int(a["target_id"]) < 0 else \
+            f"{a['target_class']} {a['target_id']}"
+        t.add_row(str(a["seed"]), str(a["alert_id"]), when,
+                  f"{float(a['lat_deg']):.4f}, {float(a['lon_deg']):.4f}", str(a["track_ids"]),
+                  against, str(a["message"]))
+    return t
 
 
 def _confusion_table(rep: Any, scenario: str, runs: int) -> Table:

@@ -36,7 +36,7 @@ Figures (:class:`IncursionScore`)
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -134,6 +134,11 @@ class IncursionScore:
     false_alert_classes: dict[str, int]
     #: crossing → alert delays of the drones tracked before they crossed, s
     delays_tracked_before_s: np.ndarray
+    #: the false incursion alerts, one dict each (raising revision): ``alert_id``,
+    #: ``time`` (UTC epoch s), ``track_ids``, ``lat_deg``, ``lon_deg``, the
+    #: ``target_id`` and ``target_class`` it was scored against (-1, "clutter": none)
+    #: and its ``message``, for an analyst to find it in the run
+    false_alerts: list[dict[str, object]] = field(default_factory=list)
 
 
 def score_incursions(truth: Mapping[str, np.ndarray], crossings: Mapping[str, np.ndarray],
@@ -231,10 +236,18 @@ def score_incursions(truth: Mapping[str, np.ndarray], crossings: Mapping[str, np
     false_classes: dict[str, int] = {}
     balloons = 0
     pos_err = []
+    false_list: list[dict[str, object]] = []
     for aid, target in alert_target.items():
         c = cls_of.get(target, "clutter") if target >= 0 else "clutter"
         if c in FALSE_ALARM_CLASSES or c == "clutter":
             false_classes[c] = false_classes.get(c, 0) + 1
+            i = alert_raise[aid][2]
+            false_list.append({
+                "alert_id": aid, "time": float(alerts["time"][i]),
+                "track_ids": str(alerts["track_ids"][i]),
+                "lat_deg": float(alerts["lat_deg"][i]), "lon_deg": float(alerts["lon_deg"][i]),
+                "target_id": int(target), "target_class": c,
+                "message": str(alerts["message"][i]) if "message" in alerts else ""})
         elif c == "balloon":
             balloons += 1
         if target >= 0:
@@ -267,4 +280,5 @@ def score_incursions(truth: Mapping[str, np.ndarray], crossings: Mapping[str, np
         balloon_alerts=balloons,
         position_error_at_alert_median_m=float(np.median(pos_err)) if pos_err
         else float("nan"),
-        false_alert_classes=false_classes, delays_tracked_before_s=d_tb)
+        false_alert_classes=false_classes, delays_tracked_before_s=d_tb,
+        false_alerts=false_list)
