@@ -118,6 +118,14 @@ class UpdateAssociation:
     distance_m: Array
     counted: NDArray[np.bool_]
 
+    def first_update_time(self, track_time: ArrayLike) -> Array:
+        """Per target of ``truth_ids``, the time of its first associated update (``inf``
+        if none); ``track_time`` is the tracks table's time column."""
+        a = np.flatnonzero(self.truth_index >= 0)
+        first = np.full(self.truth_ids.size, np.inf)
+        np.minimum.at(first, self.truth_index[a], np.asarray(track_time, np.float64)[a])
+        return first
+
 
 @dataclass(frozen=True, eq=False)
 class ContinuityResult:
@@ -591,9 +599,8 @@ def track_continuity(
     held = age <= window[q]
     held_fixed = age <= max_gap_s
     n_steps, n_held = int(q.size), int(np.count_nonzero(held))
-    first_any = np.full(n_truth, np.inf)
-    np.minimum.at(first_any, a_truth, a_time)
-    tracked = tt[q] >= first_any[rank[q]]
+    first_upd = assoc.first_update_time(kt)
+    tracked = tt[q] >= first_upd[rank[q]]
     n_tracked = int(tracked.sum())
 
     def share(num: int, den: int) -> float:
@@ -613,8 +620,6 @@ def track_continuity(
     # Time to confirm.
     first_cov = np.full(n_truth, np.inf)
     np.minimum.at(first_cov, rank[qc], tt[qc])
-    first_upd = np.full(n_truth, np.inf)
-    np.minimum.at(first_upd, a_truth, a_time)
     known = np.isfinite(first_cov) & np.isfinite(first_upd)
     ttc = np.where(known, first_upd - np.where(known, first_cov, 0.0), np.nan)
 

@@ -429,12 +429,9 @@ def evaluate_run(sc: Scenario, seed: int, cfg: TrackerConfig,
                               .probability_of_update_tracked) if mine.any() else float("nan")
     # over the rows the 500-m probability of update once tracked counts: owed, at or after
     # the target's first update within 500 m
-    a_rows = np.flatnonzero(assoc.truth_index >= 0)
-    first_upd = np.full(assoc.truth_ids.size, np.inf)
-    np.minimum.at(first_upd, assoc.truth_index[a_rows], np.asarray(K["time"])[a_rows])
     # (the association's targets are the truth's, sorted)
     t_rank = np.searchsorted(assoc.truth_ids, truth["truth_id"])
-    once = owed & (truth["time"] >= first_upd[t_rank])
+    once = owed & (truth["time"] >= assoc.first_update_time(K["time"])[t_rank])
     at_bound = {}
     for name, members in (("all", None), *CLASS_GROUPS.items()):
         p = bounds.p_within_gate[once if members is None else once & np.isin(cls, members)]
