@@ -21,7 +21,7 @@ from skyfence.geo.geodesy import geodetic2enu
 from skyfence.model.schema import DETECTION_KINDS
 from skyfence.track.measurement import enu_rotation, site_position
 
-__all__ = ["KIND_CODE", "DetectionBatch", "Ingest", "Quarantine"]
+__all__ = ["KIND_CODE", "RAY_SENSOR_KINDS", "DetectionBatch", "Ingest", "Quarantine"]
 
 KIND_CODE = {k: i for i, k in enumerate(DETECTION_KINDS)}
 RADAR3D, RADAR2D, BEARING, BEARING_ELEV, POSITION = range(5)
@@ -32,6 +32,9 @@ _SENSOR_KINDS = {
     "acoustic": {"bearing", "bearing_elev"}, "eoir": {"bearing_elev", "bearing"},
     "remote_id": {"position"}, "adsb": {"position"},
 }
+#: sensor kinds that report rays only (bearings, bearings with elevation): no range
+RAY_SENSOR_KINDS = frozenset(k for k, kinds in _SENSOR_KINDS.items()
+                             if kinds <= {"bearing", "bearing_elev"})
 #: measurement columns each kind needs, in the order of ``z``
 _NEEDS = {
     "radar3d": ("range_m", "azimuth_deg", "elevation_deg"),

@@ -40,6 +40,7 @@ from skyfence.track.ingest import (
     POSITION,
     RADAR2D,
     RADAR3D,
+    RAY_SENSOR_KINDS,
     DetectionBatch,
     Ingest,
 )
@@ -161,12 +162,13 @@ class Tracker:
             for p in np.unique(self.periods)]
         self.kinds = [s.kind for s in deployment.sensor]
         #: sensors whose detections place a target (radars, position reports), not a ray
-        self._places = np.array([k not in ("rf_df", "acoustic", "eoir") for k in self.kinds],
-                                bool)
-        #: seen_by bits of the sensors that measure a target's height (all but 2D radars)
+        self._places = np.array([k not in RAY_SENSOR_KINDS for k in self.kinds], bool)
+        #: the sensors that measure a target's height (all but 2D radars), and their
+        #: seen_by bits
+        self._measures_height = np.array([k != "radar2d" for k in self.kinds], bool)
         self._height_bits = np.bitwise_or.reduce(np.array(
-            [np.uint64(1) << np.uint64(i % 64) for i, k in enumerate(self.kinds)
-             if k != "radar2d"] or [np.uint64(0)], np.uint64))
+            [np.uint64(1) << np.uint64(i % 64) for i in np.flatnonzero(self._measures_height)]
+            or [np.uint64(0)], np.uint64))
         self.max_range = self.ingest.max_range
         self._out: list[dict[str, np.ndarray]] = []
         #: filtered states of confirmed and coasting tracks, kept for smoothing
@@ -770,7 +772,7 @@ class Tracker:
         window = np.maximum(cfg.reacquire_s, cfg.reacquire_scans * p)
         stretch = np.full(p.size, 1.0 / cfg.reacquire_min_rate)
         if cfg.reacquire_rate_2d_only:
-            stretch[np.array([k != "radar2d" for k in self.kinds], bool)] = 1.0
+            stretch[self._measures_height] = 1.0
         return float((missed + window * stretch).max())
 
     def _expire_lost(self, now: float) -> None:
