@@ -38,7 +38,7 @@ def _add(tracker: Tracker, ids, east_m, seen_by, vel=(10.0, 0.0, 0.0), t=0.0,
         np.asarray(ids, np.int64), x, P, np.full(k, t), np.full(k, CONFIRMED, np.int8),
         np.full(k, t), np.full(k, t), np.full(k, t), np.full(k, 9), np.full(k, 9),
         np.zeros(k, np.int64),
-        np.asarray(seen_by, np.uint64), np.full(k, np.nan), np.full(k, -1),
+        np.asarray(seen_by, np.uint64), np.full(k, np.nan), np.full(k, np.nan), np.full(k, -1),
         np.empty((k, m)), np.empty((k, m, d)), np.empty((k, m, d, d))))
 
 

@@ -161,8 +161,8 @@ def test_a_lost_2d_radar_track_gets_the_height_prior_back(scenario_file) -> None
         np.tile(np.diag([50.0, 50.0, 300.0, 5.0, 5.0, 2.0]) ** 2, (2, 1, 1)), np.zeros(2),
         np.ones(2, np.int8), np.zeros(2), np.zeros(2), np.zeros(2), np.full(2, 9), np.full(2, 9),
         np.array([s2, s3]), np.array([1 << s2, (1 << s2) | (1 << s3)], np.uint64),
-        np.full(2, np.nan), np.full(2, -1), np.empty((2, 0)), np.empty((2, 0, 6)),
-        np.empty((2, 0, 6, 6))))
+        np.full(2, np.nan), np.full(2, np.nan), np.full(2, -1), np.empty((2, 0)),
+        np.empty((2, 0, 6)), np.empty((2, 0, 6, 6))))
     tracker.flush(20.0)       # both deleted for missed updates (after 12 s), both lost
     lost = tracker.lost
     assert list(lost.id) == [1, 2]
@@ -203,7 +203,8 @@ def test_the_bound_allows_for_the_plots_own_noise(scenario_file, kind, north_m, 
         np.array([1]), np.array([[*x0, 0.0, 0.0, 0.0]]),
         np.diag([800.0, 800.0, 300.0, 1.0, 1.0, 1.0])[None] ** 2, np.zeros(1),
         np.ones(1, np.int8), np.zeros(1), np.zeros(1), np.zeros(1), np.full(1, 9), np.full(1, 9),
-        np.zeros(1, np.int64), np.ones(1, np.uint64), np.full(1, np.nan), np.full(1, -1),
+        np.zeros(1, np.int64), np.ones(1, np.uint64), np.full(1, np.nan), np.full(1, np.nan),
+        np.full(1, -1),
         np.empty((1, 0)), np.empty((1, 0, 6)), np.empty((1, 0, 6, 6))))
     tracker.flush(40.0)                # deleted for missed updates: lost
     assert list(tracker.lost.id) == [1]
@@ -234,3 +235,55 @@ def test_a_sparsely_seen_target_is_kept_lost_longer(one_target, min_rate, only_2
     conf = tracks["status"] == "confirmed"
     assert np.unique(tracks["track_id"][conf]).size == n_ids
     assert tracker.stats.reacquired == 2 - n_ids
+
+
+@pytest.mark.parametrize("brighter_db, max_db, n_ids",
+                         [(5.0, 10.0, 1), (15.0, 10.0, 2), (15.0, None, 1), (15.0, 20.0, 1)])
+def test_a_plot_far_brighter_than_the_lost_track_does_not_bring_it_back(
+        one_target, brighter_db, max_db, n_ids) -> None:  # type: ignore[no-untyped-def]
+    """After a 30-s gap the target's plots come back ``brighter_db`` above its RCS before
+    the gap (as clutter of a far radar would, at the RCS its threshold needs there): 15 dB
+    is not the lost track's echo with ``reacquire_max_rcs_db`` = 10 and they start a
+    track of their own; 5 dB is, and so is anything with the check off."""
+    sc, det = one_target
+    det = _gap(det, 100.0, 130.0)
+    t0 = det["time"].min()
+    after = (det["truth_id"] >= 0) & (det["time"] > t0 + 100.0)
+    det = {**det, "rcs_dbsm": np.where(after, det["rcs_dbsm"] + brighter_db, det["rcs_dbsm"])}
+    tracks, tracker = _run(sc, det, TrackerConfig(**ON, reacquire_max_rcs_db=max_db))
+    conf = tracks["status"] == "confirmed"
+    assert np.unique(tracks["track_id"][conf]).size == n_ids
+    assert tracker.stats.reacquired == 2 - n_ids
+    assert (tracker.stats.reacquire_rcs_refused > 0) == (n_ids == 2)
+    if n_ids == 2:
+        # the new track starts at the first bright plot, not later
+        back = det["time"][after].min()
+        new = tracks["track_id"][conf][tracks["track_id"][conf] != tracks["track_id"][conf][0]]
+        assert tracks["time"][tracks["track_id"] == new[0]].min() == back
+
+
+def test_the_mean_rcs_weighs_the_first_plots_alike_then_the_last_ones(one_target) -> None:  # type: ignore[no-untyped-def]
+    """``rcs_m2``: the mean of a track's first plots' linear RCS, then an exponential
+    average with a memory of ``rcs_memory`` plots."""
+    sc, det = one_target
+    t0 = det["time"].min()
+    mine = det["truth_id"] >= 0
+    for until, memory in ((4.5, 8.0), (60.0, 8.0), (60.0, 1.0)):
+        part = {k: v[det["time"] <= t0 + until] for k, v in det.items()}
+        tracker = Tracker(sc.deployment, TrackerConfig(**ON, rcs_memory=memory))
+        states = [(tracker.tracks.hits.copy(), tracker.tracks.rcs_m2.copy())
+                  for _ in feed(tracker, part)]
+        hits, rcs_m2 = states[-2]          # before the final flush deletes every track
+        row = int(np.argmax(hits))
+        own = mine[det["time"] <= t0 + until]
+        lin = 10.0 ** (part["rcs_dbsm"][own] / 10.0)
+        assert hits[row] == lin.size
+        if memory == 1.0:
+            expect = lin[-1]
+        elif lin.size <= memory:
+            expect = lin.mean()
+        else:
+            expect = lin[:int(memory)].mean()
+            for v in lin[int(memory):]:
+                expect += (v - expect) / memory
+        assert np.isclose(rcs_m2[row], expect, rtol=1e-9)

@@ -116,6 +116,18 @@ class TrackerConfig(BaseModel):
     #: edge of two 3D radars, kept lost for minutes and brought back by their clutter
     #: time and again (its velocity from plot to plot made it a drone)
     reacquire_rate_2d_only: bool = True
+    #: ... and not by a plot whose RCS is more than this many dB above the lost track's
+    #: mean RCS (None: RCS is not looked at).  A fluctuating echo (Swerling 1: its power
+    #: exponentially distributed about the mean) exceeds ten times its mean with odds
+    #: e^-10; clutter at the edge of a long-range radar's cover shows the RCS its
+    #: threshold needs there.  In border-day (seed 815, 04:50 UTC) a bird of about
+    #: -20 dBsm tracked by one 2D radar vanished, and two clutter plots of another 2D
+    #: radar 66 km off (-8 dBsm), 257 s and 467 s later, brought its track back with a
+    #: wind-drift velocity: a false balloon alert
+    reacquire_max_rcs_db: float | None = 10.0
+    #: the track's mean RCS weighs its plots equally up to this many, then forgets
+    #: older ones (exponentially, with this as the memory in plots)
+    rcs_memory: Annotated[float, Field(ge=1)] = 8.0
     #: initial velocity uncertainty of a new track (1-sigma), horizontal / vertical, m/s
     init_speed_sigma_mps: Pos = 50.0
     init_vertical_speed_sigma_mps: Pos = 5.0

@@ -88,6 +88,9 @@ class TrackerStats:
     frames: int = 0
     #: lost tracks brought back under their old id (``TrackerConfig.reacquire``)
     reacquired: int = 0
+    #: lost-track and plot pairs that fitted but were refused for a plot far brighter
+    #: than the track (``TrackerConfig.reacquire_max_rcs_db``)
+    reacquire_rcs_refused: int = 0
     #: firm tracks dropped as duplicates of an older firm track
     merged: int = 0
 
@@ -418,6 +421,14 @@ class Tracker:
         tr.last_rcs[idx] = fr.rcs[dj]
         tr.last_hint[idx] = fr.hint[dj]
         tr.hits[idx] += 1
+        # the mean RCS: the plots' linear RCS averaged, over the last rcs_memory or so
+        lin = 10.0 ** (fr.rcs[dj] / 10.0)
+        has = np.isfinite(lin)
+        if has.any():
+            i, lin = idx[has], lin[has]
+            w = np.maximum(1.0 / tr.hits[i], 1.0 / self.cfg.rcs_memory)
+            old = tr.rcs_m2[i]
+            tr.rcs_m2[i] = np.where(np.isfinite(old), old + w * (lin - old), lin)
         tr.last_sensor[idx] = s
         tr.seen_by[idx] |= np.uint64(1) << np.uint64(s % 64)
         self.stats.assigned += idx.size
@@ -827,7 +838,8 @@ class Tracker:
         predicted to its time (position, and the radial velocity when the plot has one)
         and within ``reacquire_max_m`` of the prediction horizontally, plus
         ``reacquire_plot_sigmas`` sigmas of the plot's own horizontal error (a 2D radar's
-        plot 60 km out is a kilometre wide across its beam); GNN among the eligible
+        plot 60 km out is a kilometre wide across its beam), and if its RCS is no more
+        than ``reacquire_max_rcs_db`` above the track's mean RCS; GNN among the eligible
         pairs.
         A chosen track is updated with its detection, confirmed and returned to the live
         tracks under its old id.  Returns which detections were used."""
@@ -857,6 +869,13 @@ class Tracker:
         # bounded: a lost track's prediction grows with time; a plot far off is not its own
         far = np.hypot(*(xp[:, :2] - pos[di, :2]).T) > allow[di]
         cost[far] = np.inf
+        if cfg.reacquire_max_rcs_db is not None:
+            # not its echo: a plot far brighter than the track's mean RCS (unknown: NaN,
+            # never refused)
+            bright = 10.0 ** (fr.rcs[di] / 10.0) > \
+                lost.rcs_m2[li] * 10.0 ** (cfg.reacquire_max_rcs_db / 10.0)
+            self.stats.reacquire_rcs_refused += int((bright & np.isfinite(cost)).sum())
+            cost[bright] = np.inf
         ok = np.flatnonzero(np.isfinite(cost))
         if ok.size == 0:
             return used
@@ -991,7 +1010,7 @@ class Tracker:
         self.next_id += k
         new = TrackTable(ids, x, P, t.copy(), np.full(k, TENTATIVE, np.int8), t.copy(),
                          t.copy(), t.copy(), hits, hits.copy(), sensor, seen_by, rcs.copy(),
-                         hint.copy(), mu, xm, Pm)
+                         10.0 ** (rcs / 10.0), hint.copy(), mu, xm, Pm)
         self.tracks.append(new)
         self.stats.initiated += k
         self._emit(np.arange(len(self.tracks) - k, len(self.tracks)))

@@ -45,6 +45,8 @@ class TrackTable:
     last_sensor: np.ndarray  # (N,) int: sensor of the last update, -1 none
     seen_by: np.ndarray     # (N,) uint64: bit (sensor % 64) set for every sensor that saw it
     last_rcs: np.ndarray    # (N,) RCS of the last detection, dBsm (NaN: none reported)
+    rcs_m2: np.ndarray      # (N,) mean RCS of its radar plots (exponentially weighted,
+    #                         linear), m² (NaN: none reported)
     last_hint: np.ndarray   # (N,) int64 id_hint code of the last detection, -1 none
     mu: np.ndarray          # (N, M) IMM model probabilities (M = 0 without an IMM)
     xm: np.ndarray          # (N, M, d) model-conditioned means
@@ -56,7 +58,8 @@ class TrackTable:
                    np.empty(0, np.int8), np.empty(0), np.empty(0), np.empty(0),
                    np.empty(0, np.int64),
                    np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.uint64),
-                   np.empty(0), np.empty(0, np.int64), np.empty((0, m)), np.empty((0, m, d)),
+                   np.empty(0), np.empty(0), np.empty(0, np.int64), np.empty((0, m)),
+                   np.empty((0, m, d)),
                    np.empty((0, m, d, d)))
 
     @property
