@@ -125,8 +125,9 @@ class TrackerConfig(BaseModel):
     #: radar 66 km off (-8 dBsm), 257 s and 467 s later, brought its track back with a
     #: wind-drift velocity: a false balloon alert
     reacquire_max_rcs_db: float | None = 10.0
-    #: the track's mean RCS weighs its plots equally up to this many, then forgets
-    #: older ones (exponentially, with this as the memory in plots)
+    #: the track's mean RCS (``TrackTable.rcs_m2``) moves towards each new plot's by
+    #: 1 / its detections so far, at least 1 / this: a radar-only track's first plots
+    #: weigh equally, then older ones are forgotten with this memory in plots
     rcs_memory: Annotated[float, Field(ge=1)] = 8.0
     #: initial velocity uncertainty of a new track (1-sigma), horizontal / vertical, m/s
     init_speed_sigma_mps: Pos = 50.0

@@ -421,7 +421,7 @@ class Tracker:
         tr.last_rcs[idx] = fr.rcs[dj]
         tr.last_hint[idx] = fr.hint[dj]
         tr.hits[idx] += 1
-        # the mean RCS: the plots' linear RCS averaged, over the last rcs_memory or so
+        # the mean RCS: the plots' linear RCS, each weighed 1 / hits, at least 1 / rcs_memory
         lin = 10.0 ** (fr.rcs[dj] / 10.0)
         has = np.isfinite(lin)
         if has.any():
