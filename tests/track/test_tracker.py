@@ -424,3 +424,43 @@ def test_one_direction_finder_alone_does_not_hold_a_track(scenario_file, n_df,  
     else:
         assert 115.0 < last <= 121.0 + 1e-6
         assert tracker.stats.initiated == 1    # one ray starts nothing
+
+
+@pytest.mark.parametrize("unambiguous", [True, False])
+def test_a_track_that_emits_nothing_takes_no_bearing_of_an_emitter_on_its_ray(
+        scenario_file, unambiguous) -> None:  # type: ignore[no-untyped-def]
+    """Two quadcopters that emit and one that does not (a bird, to a direction finder)
+    fly out along one ray of a direction finder, a radar placing all three.  Every
+    bearing falls in all three tracks' gates: with the ambiguity check the silent
+    target's track takes none of them; without it, optimal assignment hands it some of
+    its neighbours' bearings.  (A lone emitter's track taking its bearings with the check
+    on: ``test_one_direction_finder_alone_does_not_hold_a_track``.)"""
+    body = RADAR.format(id="r1", lat=54.55, lon=25.75, clutter=0.0)
+    body += DF.format(id="df1", lat=54.60, lon=25.60)
+    for name, r0, silent in (("a", 0.02, False), ("b", 0.04, False), ("s", 0.03, True)):
+        body += flight(name, (54.60 + r0, 25.60 + 1.7 * r0), (54.60 + r0 + 0.03,
+                       25.60 + 1.7 * (r0 + 0.03)), 100, type_="quadcopter",
+                       extra="emits_rf = false" if silent else "")
+    sc = scenario_file(body, duration=180, seed=4)
+    truth, tracks, tr = track_run(sc, TrackerConfig(unambiguous_bearings=unambiguous))
+    conf = tracks["status"] == "confirmed"
+    # each confirmed row's target: the nearest truth at its time
+    silent_id = int(truth["truth_id"][truth["name"] == "s"][0])
+    rows = np.flatnonzero(conf)
+    tt = np.round(truth["time"])
+    owner = np.empty(rows.size, np.int64)
+    for i, r in enumerate(rows):
+        m = tt == np.round(tracks["time"][r])
+        d = np.hypot(truth["lat_deg"][m] - tracks["lat_deg"][r],
+                     (truth["lon_deg"][m] - tracks["lon_deg"][r]) * 0.58)
+        owner[i] = truth["truth_id"][m][np.argmin(d)]
+    df = np.char.startswith(tracks["sensor_id"][rows].astype(str), "df")
+    silent_bearings = int((df & (owner == silent_id)).sum())
+    emitter_bearings = int((df & (owner != silent_id)).sum())
+    if unambiguous:
+        # all three share every ray: no bearing is any one track's
+        assert silent_bearings == emitter_bearings == 0
+        assert tr.stats.bearings_ambiguous > 0
+    else:
+        assert silent_bearings > 10             # 98 here, against 226 for the emitters
+        assert tr.stats.bearings_ambiguous == 0

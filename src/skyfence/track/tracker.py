@@ -93,6 +93,9 @@ class TrackerStats:
     reacquire_rcs_refused: int = 0
     #: firm tracks dropped as duplicates of an older firm track
     merged: int = 0
+    #: gated pairs of a direction finder's bearing and a track a radar or position report
+    #: has seen, refused as ambiguous (``TrackerConfig.unambiguous_bearings``)
+    bearings_ambiguous: int = 0
 
 
 class Tracker:
@@ -166,6 +169,12 @@ class Tracker:
         self.kinds = [s.kind for s in deployment.sensor]
         #: sensors whose detections place a target (radars, position reports), not a ray
         self._places = np.array([k not in RAY_SENSOR_KINDS for k in self.kinds], bool)
+        #: the ``seen_by`` bits of the sensors that place a target (radars, position
+        #: reports); beyond 64 sensors bits are shared, and a ray sensor sharing a
+        #: placing sensor's bit counts as placing
+        self._placing_bits = np.uint64(0)
+        for i in np.flatnonzero(self._places):
+            self._placing_bits |= np.uint64(1) << np.uint64(i % 64)
         #: the sensors that measure a target's height (all but 2D radars), and their
         #: seen_by bits
         self._measures_height = np.array([k != "radar2d" for k in self.kinds], bool)
@@ -306,6 +315,15 @@ class Tracker:
                                             at[ok])
             if per_model is not None:
                 per_model = tuple(a[ok] for a in per_model)
+            gated_dets[di] = True           # a plot inside any gate never starts a track
+            if kind == BEARING and self.cfg.unambiguous_bearings and ti.size:
+                # a direction finder cannot tell apart targets on one ray: a track a
+                # radar or position report has seen takes no ambiguous bearing
+                ok = self._unambiguous_bearings(ti, di, n, len(fr))
+                ti, di, cost, xp, Pp, rv, at = (ti[ok], di[ok], cost[ok], xp[ok], Pp[ok],
+                                                rv[ok], at[ok])
+                if per_model is not None:
+                    per_model = tuple(a[ok] for a in per_model)
             # confirmed and coasting tracks choose first; tentative tracks take what is left
             # (one assignment for all lets an uncertain new track steal a plot and grow
             # into a duplicate)
@@ -319,7 +337,6 @@ class Tracker:
                     upd, taken = self._jpda(fr, kind, s, ti[jp], di[jp], rv[jp])
                     jpda_updated = upd
                     by_gnn = firm & ~jp & ~np.isin(ti, upd)
-            gated_dets[di] = True           # a plot inside any gate never starts a track
             chosen = self._assign(ti, di, cost, n, len(fr), taken, by_gnn, firm)
             if chosen.size:
                 self._apply(fr, kind, s, ti[chosen], di[chosen], xp[chosen], Pp[chosen],
@@ -385,6 +402,27 @@ class Tracker:
             at[sel] = np.arange(sel.size)
             gated[use_rv] = (nu, H, S, R)   # kept for the update: formed once
         return cost, xp, Pp, rv, at, gated, per_model
+
+    def _unambiguous_bearings(self, ti: np.ndarray, di: np.ndarray, n: int, k: int
+                              ) -> np.ndarray:
+        """Which gated pairs ``(ti, di)`` of a bearing frame (``k`` bearings, ``n`` tracks)
+        may update their track.  A bearing gives no range, so one inside the gates of two
+        tracks could be either's, and a track whose gate holds two bearings of one scan
+        could take either: an assignment among them is a guess.  On vilnius-swarm, where
+        one direction finder hears sixty control links, optimal assignment of such
+        guesses gave bird tracks thousands of the swarm's bearings, which made them look
+        like emitters (drones) and held them on the swarm's rays after their bird was gone.
+        So a track that a radar or position report has seen (it has better ways to be
+        placed) takes only a bearing that is its alone and alone in its gate; a track only
+        passive sensors have seen keeps every gated pair, since bearings are all it has.
+        Counts the pairs refused in ``TrackerStats.bearings_ambiguous``."""
+        per_det = np.bincount(di, minlength=k)
+        per_track = np.bincount(ti, minlength=n)
+        ambiguous = (per_det[di] > 1) | (per_track[ti] > 1)
+        placed = (self.tracks.seen_by[ti] & self._placing_bits) != 0
+        refuse = ambiguous & placed
+        self.stats.bearings_ambiguous += int(refuse.sum())
+        return ~refuse
 
     @staticmethod
     def _assign(ti: np.ndarray, di: np.ndarray, cost: np.ndarray, n: int, k: int,
