@@ -67,6 +67,27 @@ def test_an_alert_carrying_a_drones_broadcast_identity_is_about_that_drone() -> 
     assert s.false_incursion_alerts == 1
 
 
+@pytest.mark.parametrize(("window_s", "drone"), [(10.0, True), (1e9, False)])
+def test_an_alert_is_about_what_its_track_followed_when_it_was_raised(window_s, drone) -> None:  # type: ignore[no-untyped-def]
+    """A track follows the bird for 40 s, then the drone for 15 s; the alert is raised at
+    54.5 s, after the drone's crossing at 50 s.  By the updates of the last 10 s (all the
+    drone's) the alert is the drone's; by all its updates (40 bird, 15 drone), the bird's."""
+    truth = _truth()
+    t = T0 + np.arange(55.0)
+    tracks = {"time": t, "track_id": np.full(t.size, 5), "status": np.full(t.size, "confirmed")}
+    index = np.where(t < T0 + 40.0, 1, 0).astype(np.intp)     # bird (2), then drone (1)
+    assoc = UpdateAssociation(truth_ids=np.array([1, 2]), truth_index=index,
+                              distance_m=np.full(t.size, 10.0), counted=np.ones(t.size, bool))
+    alert = _alert(5, "")
+    alert["time"] = np.array([T0 + 54.5])
+    crossings = {"track_id": np.array([1]), "time": np.array([T0 + 50.0])}
+    s = score_incursions(truth, crossings, np.ones(truth["time"].size, bool), tracks, assoc,
+                         alert, np.array([T0 + 55.0]), duration_s=60.0,
+                         target_window_s=window_s)
+    assert s.drone_crossings_alerted == int(drone)
+    assert s.false_incursion_alerts == int(not drone)
+
+
 def test_broadcast_identities_from_the_detections() -> None:
     det = {"id_hint": np.array(["A", "A", "", "B", "C", "C", "D"]),
            "truth_id": np.array([1, 1, 2, 3, 4, 5, -1])}

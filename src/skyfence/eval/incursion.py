@@ -10,10 +10,16 @@ True crossings
 
 Matching alerts to targets
     An alert follows one or more tracks (``track_ids``).  Its target is the truth most
-    often associated with the confirmed updates of those tracks up to the alert's
-    raise time (the association of :func:`~skyfence.eval.continuity.associate_updates`);
-    if none of them was associated before, over the tracks' whole life; none at all:
-    the alert was raised on a false track (clutter).  An alert that carries a
+    often associated with the confirmed updates of those tracks in the ``target_window_s``
+    (60 s) up to the alert's raise time (the association of
+    :func:`~skyfence.eval.continuity.associate_updates`): what the tracks followed when
+    the alert was raised, where the alert put it.  Failing that, over all their updates
+    up to the raise; failing that, over the tracks' whole life; none at all: the alert
+    was raised on a false track (clutter).  (Over all updates up to the raise, two
+    vilnius-swarm decoys flying in formation lost their crossing alerts: each track had
+    followed the other decoy for a while, minutes before, and an alert raised a second
+    after the crossing, on a track that had followed its decoy for the last two minutes
+    and went on to for twenty-five more, was scored against the other one.)  An alert that carries a
     cooperative identity (ADS-B, Remote ID) broadcast by a true target is about that
     target, wherever the broadcast put it: a drone whose Remote ID lies about its
     position makes a track that follows the lie, and an alert on it concerns that
@@ -146,7 +152,8 @@ def score_incursions(truth: Mapping[str, np.ndarray], crossings: Mapping[str, np
                      association: UpdateAssociation, alerts: Mapping[str, np.ndarray],
                      emitted: np.ndarray, duration_s: float, early_s: float = 60.0,
                      covered_within_s: float = 30.0,
-                     identities: Mapping[str, int] | None = None) -> IncursionScore:
+                     identities: Mapping[str, int] | None = None,
+                     target_window_s: float = 60.0) -> IncursionScore:
     """Score the alerts of a run against the truth.
 
     Parameters
@@ -174,6 +181,9 @@ def score_incursions(truth: Mapping[str, np.ndarray], crossings: Mapping[str, np
     identities : mapping of str to int, optional
         Cooperative identity (``id_hint`` of the detections) → ``truth_id`` of the
         target that broadcast it (:func:`broadcast_identities`).
+    target_window_s : float
+        An alert's target is voted by its tracks' associated updates this long before
+        its raise, s (see the module's notes).
     """
     tid = np.asarray(truth["truth_id"])
     tt = np.asarray(truth["time"], dtype=float)
@@ -198,8 +208,10 @@ def score_incursions(truth: Mapping[str, np.ndarray], crossings: Mapping[str, np
         aid = int(a_id[i])
         tracks_of = np.array([int(x) for x in last_ids[aid].split()], dtype=np.int64)
         mine = np.isin(k_tid, tracks_of) & (k_truth >= 0)
-        before = mine & (k_t <= float(alerts["time"][i]) + 1e-6)
-        use = before if before.any() else mine
+        t_raise = float(alerts["time"][i])
+        before = mine & (k_t <= t_raise + 1e-6)
+        recent = before & (k_t >= t_raise - target_window_s)
+        use = recent if recent.any() else before if before.any() else mine
         coop = str(alerts["cooperative_id"][i]) if "cooperative_id" in alerts else ""
         if identities and coop in identities:
             alert_target[aid] = int(identities[coop])
