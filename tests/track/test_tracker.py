@@ -68,7 +68,8 @@ def track_run(sc, cfg: TrackerConfig | None = None, slice_s: float = 1.0):  # ty
     return truth, tracks, tracker
 
 
-@pytest.mark.parametrize("cfg", [TrackerConfig(), TrackerConfig(association="jpda"),
+@pytest.mark.parametrize("cfg", [TrackerConfig(motion="cv"),
+                                 TrackerConfig(motion="cv", association="jpda"),
                                  TrackerConfig(motion="imm")], ids=["gnn", "jpda", "imm"])
 def test_single_target_one_stable_accurate_track(scenario_file, cfg) -> None:  # type: ignore[no-untyped-def]
     body = RADAR.format(id="r1", lat=54.60, lon=25.60, clutter=0.0)
@@ -123,7 +124,7 @@ def test_crossing_targets_keep_their_ids(scenario_file, association) -> None:  #
     body += flight("a", (54.62, 25.55), (54.70, 25.75), 300)
     body += flight("b", (54.70, 25.55), (54.62, 25.75), 700)
     truth, tracks, _ = track_run(scenario_file(body, duration=400, seed=2),
-                                 TrackerConfig(association=association))
+                                 TrackerConfig(motion="cv", association=association))
     conf = tracks["status"] == "confirmed"
     assert np.unique(tracks["track_id"][conf]).size == 2
     # each track stays at its own altitude band the whole way: no swap at the crossing
@@ -138,7 +139,7 @@ def test_two_radars_fuse_into_one_track(scenario_file, association) -> None:  # 
     body += RADAR.format(id="r2", lat=54.70, lon=25.70, clutter=1.0)
     body += flight("g", (54.62, 25.55), (54.70, 25.75), 400)
     _, tracks, _ = track_run(scenario_file(body, duration=300, seed=3),
-                             TrackerConfig(association=association))
+                             TrackerConfig(motion="cv", association=association))
     conf = tracks["status"] == "confirmed"
     assert np.unique(tracks["track_id"][conf]).size == 1
     assert set(tracks["sensor_id"][conf]) >= {"r1", "r2"}
@@ -464,3 +465,21 @@ def test_a_track_that_emits_nothing_takes_no_bearing_of_an_emitter_on_its_ray(
     else:
         assert silent_bearings > 10             # 98 here, against 226 for the emitters
         assert tr.stats.bearings_ambiguous == 0
+
+
+@pytest.mark.parametrize("unambiguous", [True, False])
+def test_a_tentative_radar_track_is_confirmed_by_its_radar_not_by_bearings(
+        scenario_file, unambiguous) -> None:  # type: ignore[no-untyped-def]
+    """One emitting quadcopter, a radar and a direction finder: with the check on, the
+    finder's bearings update its track only once the radar has confirmed it (one clutter
+    plot and two bearings of a swarm's links once confirmed a track that then slid along
+    the rays); without it, bearings update the tentative track too."""
+    body = RADAR.format(id="r1", lat=54.55, lon=25.75, clutter=0.0)
+    body += DF.format(id="df1", lat=54.60, lon=25.60).replace("pd = 0.9", "pd = 1.0")
+    body += flight("q", (54.62, 25.64), (54.65, 25.70), 100, type_="quadcopter")
+    sc = scenario_file(body, duration=120, seed=6)
+    _, tracks, _ = track_run(sc, TrackerConfig(unambiguous_bearings=unambiguous))
+    df = np.char.startswith(tracks["sensor_id"].astype(str), "df")
+    tentative = tracks["status"] == "tentative"
+    assert (df & (tracks["status"] == "confirmed")).sum() > 50
+    assert ((df & tentative).sum() == 0) == unambiguous

@@ -66,9 +66,10 @@ class TrackerConfig(BaseModel):
     bearing_only_max_s: Pos = 20.0
     #: a track a radar or position report has seen takes a direction finder's bearing
     #: only when no other track's gate holds that bearing and no other bearing of the
-    #: scan falls in its own gate (one ray cannot tell targets on it apart).  On
-    #: vilnius-swarm, one direction finder hearing sixty control links gave bird tracks
-    #: thousands of the swarm's bearings
+    #: scan falls in its own gate (one ray cannot tell targets on it apart), until that
+    #: finder has heard it once, and none while tentative.  On vilnius-swarm, one
+    #: direction finder hearing sixty control links gave bird tracks thousands of the
+    #: swarm's bearings
     unambiguous_bearings: bool = True
     #: a tentative track is confirmed with confirm_m hits in its first confirm_n looks
     confirm_m: Annotated[int, Field(ge=1, le=32)] = 3

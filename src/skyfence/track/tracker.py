@@ -319,7 +319,7 @@ class Tracker:
             if kind == BEARING and self.cfg.unambiguous_bearings and ti.size:
                 # a direction finder cannot tell apart targets on one ray: a track a
                 # radar or position report has seen takes no ambiguous bearing
-                ok = self._unambiguous_bearings(ti, di, n, len(fr))
+                ok = self._unambiguous_bearings(ti, di, n, len(fr), s)
                 ti, di, cost, xp, Pp, rv, at = (ti[ok], di[ok], cost[ok], xp[ok], Pp[ok],
                                                 rv[ok], at[ok])
                 if per_model is not None:
@@ -403,7 +403,7 @@ class Tracker:
             gated[use_rv] = (nu, H, S, R)   # kept for the update: formed once
         return cost, xp, Pp, rv, at, gated, per_model
 
-    def _unambiguous_bearings(self, ti: np.ndarray, di: np.ndarray, n: int, k: int
+    def _unambiguous_bearings(self, ti: np.ndarray, di: np.ndarray, n: int, k: int, s: int
                               ) -> np.ndarray:
         """Which gated pairs ``(ti, di)`` of a bearing frame (``k`` bearings, ``n`` tracks)
         may update their track.  A bearing gives no range, so one inside the gates of two
@@ -413,14 +413,23 @@ class Tracker:
         guesses gave bird tracks thousands of the swarm's bearings, which made them look
         like emitters (drones) and held them on the swarm's rays after their bird was gone.
         So a track that a radar or position report has seen (it has better ways to be
-        placed) takes only a bearing that is its alone and alone in its gate; a track only
-        passive sensors have seen keeps every gated pair, since bearings are all it has.
+        placed) takes from direction finder ``s`` only a bearing that is its alone and
+        alone in its gate, until it has taken one: a track ``s`` has heard is an emitter,
+        and competes for the ambiguous bearings (by GNN) with the other emitters and with
+        the tracks only passive sensors have seen, which keep every gated pair (bearings
+        are all they have).  A bird is heard only when the drone that emitted the bearing
+        has no track near the ray.  A tentative track a radar has seen takes no bearing
+        at all: its radar confirms it or not (one clutter plot and two bearings of a
+        swarm's links confirmed a track that then slid along the rays at 145 m/s).
         Counts the pairs refused in ``TrackerStats.bearings_ambiguous``."""
         per_det = np.bincount(di, minlength=k)
         per_track = np.bincount(ti, minlength=n)
         ambiguous = (per_det[di] > 1) | (per_track[ti] > 1)
-        placed = (self.tracks.seen_by[ti] & self._placing_bits) != 0
-        refuse = ambiguous & placed
+        seen = self.tracks.seen_by[ti]
+        placed = (seen & self._placing_bits) != 0
+        heard = (seen & (np.uint64(1) << np.uint64(s % 64))) != 0
+        tentative = self.tracks.status[ti] == TENTATIVE
+        refuse = placed & (tentative | (ambiguous & ~heard))
         self.stats.bearings_ambiguous += int(refuse.sum())
         return ~refuse
 
