@@ -406,7 +406,7 @@ class _SkyFenceRun:
             sigma_azimuth_deg=SIGMA_AZ_DEG, sigma_elevation_deg=SIGMA_EL_DEG,
             sigma_radial_velocity_mps=0.5)])
         self.tracker = Tracker(deployment, TrackerConfig(
-            origin=(LAT0, LON0, ALT0), q=Q, q_vertical=Q, use_radial_velocity=False))
+            motion="cv", origin=(LAT0, LON0, ALT0), q=Q, q_vertical=Q, use_radial_velocity=False))
         self._confirmed = CONFIRMED
         self._table: dict[str, np.ndarray] = {}
 

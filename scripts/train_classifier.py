@@ -23,12 +23,16 @@ Evaluate parameters on held-out seeds (never used in training) instead::
         --duration 1800 --plot /tmp/vilnius-reliability.png
 
 Runs are cached (``--cache``, default ``.cache/classify``) so that refitting is quick.
+A run's cache name carries a digest of the default tracker settings, so a change of
+them (the motion model became the IMM) tracks the runs anew; a change of the tracker's
+code does not: clear the cache after one.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
 import json
 import logging
 import sys
@@ -71,6 +75,7 @@ from skyfence.classify.training import (
 from skyfence.eval.harness import chain_classifier_config
 from skyfence.model.schema import CLASSIFY_CLASSES
 from skyfence.sim.scenario import FORECAST_SIGMA_MPS, load_scenario
+from skyfence.track.config import TrackerConfig
 
 #: the sub-classes the model scores, their output class, and the target types in each
 SUBCLASSES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
@@ -94,6 +99,8 @@ FIXED_EDGES = {"hover_share": SHARE_EDGES, "update_share": SHARE_EDGES, "rf_shar
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = ROOT / "src" / "skyfence" / "classify" / "data" / "params.json"
+#: the default tracker settings the runs are tracked with, in the cache names
+TRACKER_DIGEST = hashlib.sha256(TrackerConfig().model_dump_json().encode()).hexdigest()[:8]
 TRACK_KEYS = ("time", "track_id", "status", "lat_deg", "lon_deg", "alt_m", "vel_east_mps",
               "vel_north_mps", "vel_up_mps", "sigma_east_m", "sigma_north_m", "sigma_up_m",
               "n_updates", "sensor_id", "rcs_dbsm", "id_hint")
@@ -110,7 +117,7 @@ class RunSpec:
     @property
     def key(self) -> str:
         d = "full" if self.duration_s is None else f"{int(self.duration_s)}"
-        return f"{self.family}-{self.seed}-{d}"
+        return f"{self.family}-{self.seed}-{d}-{TRACKER_DIGEST}"
 
     def scenario(self) -> Any:
         if self.family == "site-mix":

@@ -59,7 +59,7 @@ def _cv_one_second(q_axes: tuple[float, float, float]) -> tuple[np.ndarray, np.n
 def test_position_reports_give_the_kalman_filter_covariance() -> None:
     """Position reports and constant velocity are linear: the bound is the Kalman filter's
     covariance, written out here with the textbook F and Q."""
-    cfg = TrackerConfig()  # cv, q = 4, q_vertical = 1, 50 m/s and 5 m/s velocity sigmas
+    cfg = TrackerConfig(motion="cv")  # q = 4, q_vertical = 1, 50 m/s and 5 m/s velocity sigmas
     sc = _scenario(RID)
     steps = 20
     truth = _join(_truth(steps, 7, 55.0 + 1e-4 * np.arange(steps), 24.0, 400.0),

@@ -85,7 +85,7 @@ def test_rmse_meets_the_pcrlb_on_a_benign_scene() -> None:
     truth = _truth(n, steps, rng)
     radar = Radar3D(with_radial_velocity=False)
     R = np.diag([SIG_R**2, np.radians(SIG_A) ** 2, np.radians(SIG_A) ** 2])
-    cfg = TrackerConfig(origin=ORIGIN, q=Q, q_vertical=Q, use_radial_velocity=False,
+    cfg = TrackerConfig(motion="cv", origin=ORIGIN, q=Q, q_vertical=Q, use_radial_velocity=False,
                         confirm_m=2, confirm_n=3)
     rmse, n_tracks = _track_rmse(cfg, truth, R, rng)
     assert n_tracks == n
@@ -149,7 +149,7 @@ def test_imm_stays_near_the_pcrlb_on_manoeuvring_targets() -> None:
                 confirm_n=3)
     imm, _ = _track_rmse(TrackerConfig(motion="imm", **base), truth, R,
                          np.random.default_rng(9))
-    cv, _ = _track_rmse(TrackerConfig(**base), truth, R, np.random.default_rng(9))
+    cv, _ = _track_rmse(TrackerConfig(motion="cv", **base), truth, R, np.random.default_rng(9))
     ratio_imm = float(np.mean(imm[20:]) / crlb)
     ratio_cv = float(np.mean(cv[20:]) / crlb)
     assert ratio_imm <= 1.30, ratio_imm            # measured 1.09

@@ -44,7 +44,7 @@ def _add(tracker: Tracker, ids, east_m, seen_by, vel=(10.0, 0.0, 0.0), t=0.0,
 
 def test_a_track_lives_by_the_fastest_sensor_that_still_covers_it(scenario_file) -> None:  # type: ignore[no-untyped-def]
     sc = _deployment(scenario_file)
-    cfg = TrackerConfig(reacquire=True, merge_duplicates=False)
+    cfg = TrackerConfig(motion="cv", reacquire=True, merge_duplicates=False)
     tracker = Tracker(sc.deployment, cfg)
     ids = [s.id for s in sc.deployment.sensor]
     b3, b2 = 1 << ids.index("r3"), 1 << ids.index("r2")
@@ -70,7 +70,7 @@ def test_a_track_lives_by_the_fastest_sensor_that_still_covers_it(scenario_file)
 
 def test_two_firm_tracks_on_one_target_keep_the_older(scenario_file) -> None:  # type: ignore[no-untyped-def]
     sc = _deployment(scenario_file)
-    tracker = Tracker(sc.deployment, TrackerConfig(merge_checks=3))
+    tracker = Tracker(sc.deployment, TrackerConfig(motion="cv", merge_checks=3))
     r3 = tracker.ingest.site[0]
     # 7 and 9: one drone (30 m apart, same velocity); 8: 250 m off, flying the other way
     _add(tracker, [7, 9], [r3[0] + 5e3, r3[0] + 5e3 + 30.0], [1, 1])
@@ -86,7 +86,7 @@ def test_two_firm_tracks_on_one_target_keep_the_older(scenario_file) -> None:  #
     # the duplicate is deleted outright (not kept lost for re-acquisition)
     assert out["track_id"][out["status"] == "deleted"].tolist() == [9]
     assert len(tracker.lost) == 0
-    off = Tracker(sc.deployment, TrackerConfig(merge_duplicates=False))
+    off = Tracker(sc.deployment, TrackerConfig(motion="cv", merge_duplicates=False))
     _add(off, [7, 9], [r3[0] + 5e3, r3[0] + 5e3 + 30.0], [1, 1])
     for t in (0.5, 1.5, 2.5, 3.5):
         off.tracks.t_update[:] = t

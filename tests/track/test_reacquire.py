@@ -44,7 +44,8 @@ def one_target(scenario_file):  # type: ignore[no-untyped-def]
     return sc, det
 
 
-@pytest.mark.parametrize("cfg", [{}, {"motion": "imm"}, {"filter": "ukf"}],
+@pytest.mark.parametrize("cfg", [{"motion": "cv"}, {"motion": "imm"},
+                                 {"motion": "cv", "filter": "ukf"}],
                          ids=["cv-kernels", "imm", "cv-ukf"])
 def test_a_track_lost_in_a_gap_comes_back_under_its_old_id(one_target, cfg) -> None:  # type: ignore[no-untyped-def]
     sc, det = one_target
@@ -151,7 +152,7 @@ def test_a_lost_2d_radar_track_gets_the_height_prior_back(scenario_file) -> None
     body += RADAR.format(id="r2", lat=54.70, lon=25.90, clutter=0.0).replace(
         'kind = "radar3d"', 'kind = "radar2d"')
     sc = scenario_file(body, duration=10)
-    cfg = TrackerConfig(reacquire=True)
+    cfg = TrackerConfig(motion="cv", reacquire=True)
     tracker = Tracker(sc.deployment, cfg)
     tab = tracker.tracks
     s2 = [s.id for s in sc.deployment.sensor].index("r2")
@@ -192,7 +193,8 @@ def test_the_bound_allows_for_the_plots_own_noise(scenario_file, kind, north_m, 
         "max_range_m = 30000.0", "max_range_m = 80000.0").replace(
         "sigma_azimuth_deg = 0.2", "sigma_azimuth_deg = 1.0")
     sc = scenario_file(body, duration=10)
-    cfg = TrackerConfig(reacquire=True, reacquire_max_m=500.0, reacquire_plot_sigmas=sigmas)
+    cfg = TrackerConfig(motion="cv", reacquire=True, reacquire_max_m=500.0,
+                        reacquire_plot_sigmas=sigmas)
     tracker = Tracker(sc.deployment, cfg)
     site, rot = tracker.ingest.site[0], tracker.ingest.rot[0]
     up = cfg.init_height_above_sensor_m if kind == "radar2d" else 300.0

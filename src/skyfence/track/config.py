@@ -28,8 +28,10 @@ class TrackerConfig(BaseModel):
     #: tracking frame: tangent-plane ENU at [lat_deg, lon_deg, alt_m]; default: sensors' mean
     origin: tuple[Annotated[float, Field(ge=-90, le=90)], Annotated[float, Field(ge=-180, le=180)],
                   float] | None = None
-    #: motion model: one of cv, ca, ct, or "imm" (an IMM over ``imm_models``)
-    motion: Literal["cv", "ca", "ct", "imm"] = "cv"
+    #: motion model: one of cv, ca, ct, or "imm" (an IMM over ``imm_models``, the default:
+    #: on vilnius-swarm one CV model gave 2.1x the PCRLB, 2,383 id swaps a run and 28
+    #: false alerts in five runs, the IMM 1.16x, 73 and 10)
+    motion: Literal["cv", "ca", "ct", "imm"] = "imm"
     #: process noise: white acceleration spectral density (m²/s³) horizontally / vertically
     q: Pos = 4.0
     q_vertical: Pos = 1.0
@@ -166,10 +168,13 @@ class TrackerConfig(BaseModel):
             raise ValueError(f"confirm_m <= confirm_n, got {self.confirm_m} > {self.confirm_n}")
         if self.motion == "imm":
             if self.filter != "ekf":
-                raise ValueError("filter = 'ekf' with motion = 'imm' (the IMM runs EKFs)")
+                raise ValueError(f"filter = 'ekf' with motion = 'imm' (the IMM runs EKFs; "
+                                 f"motion is 'imm' unless set): for filter = "
+                                 f"'{self.filter}' set motion = 'cv', 'ca' or 'ct'")
             if self.association == "jpda":
                 raise ValueError("association = 'gnn' with motion = 'imm' (IMM-JPDA is not "
-                                 "built yet)")
+                                 "built yet; motion is 'imm' unless set): for association = "
+                                 "'jpda' set motion = 'cv', 'ca' or 'ct'")
             if self.imm_q is not None and len(self.imm_q) != len(self.imm_models):
                 raise ValueError(f"imm_q with one value per model of imm_models "
                                  f"({len(self.imm_models)}), got {len(self.imm_q)}")
