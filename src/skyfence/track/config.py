@@ -31,7 +31,7 @@ class TrackerConfig(BaseModel):
     #: motion model: one of cv, ca, ct, or "imm" (an IMM over ``imm_models``, the default:
     #: on vilnius-swarm one CV model gave 2.1x the PCRLB, 2,383 id swaps a run and 28
     #: false alerts in five runs, the IMM 1.16x, 73 and 10 (session 9).  One CV model runs
-    #: compiled: 6.6x faster at 10,000 targets, where the IMM takes 0.7 s of each 1-s scan)
+    #: compiled: 6.3x faster at 10,000 targets, where the IMM takes 0.5 s of each 1-s scan)
     motion: Literal["cv", "ca", "ct", "imm"] = "imm"
     #: process noise: white acceleration spectral density (m²/s³) horizontally / vertically
     q: Pos = 4.0
