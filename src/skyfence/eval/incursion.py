@@ -19,11 +19,11 @@ Matching alerts to targets
     vilnius-swarm decoys flying in formation lost their crossing alerts: each track had
     followed the other decoy for a while, minutes before, and an alert raised a second
     after the crossing, on a track that had followed its decoy for the last two minutes
-    and went on to for twenty-five more, was scored against the other one.)  An alert that carries a
-    cooperative identity (ADS-B, Remote ID) broadcast by a true target is about that
-    target, wherever the broadcast put it: a drone whose Remote ID lies about its
-    position makes a track that follows the lie, and an alert on it concerns that
-    drone, not a bird the lie happens to pass (``identities``: serial → truth id,
+    and went on to for twenty-five more, was scored against the other one.)  An alert
+    that carries a cooperative identity (ADS-B, Remote ID) broadcast by a true target
+    is about that target, wherever the broadcast put it: a drone whose Remote ID lies
+    about its position makes a track that follows the lie, and an alert on it concerns
+    that drone, not a bird the lie happens to pass (``identities``: serial → truth id,
     from the detections that carried them).
 
 Figures (:class:`IncursionScore`)

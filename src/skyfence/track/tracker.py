@@ -76,6 +76,15 @@ def _imm(cfg: TrackerConfig) -> IMM:
     return IMM(models, uniform_transition(cfg.imm_stay_probability, m, 1.0)[0], embed)
 
 
+def _seen_bits(sensors: np.ndarray) -> np.uint64:
+    """The ``TrackTable.seen_by`` bits (sensor index % 64) of the sensors marked in the
+    boolean array ``sensors``."""
+    bits = np.uint64(0)
+    for i in np.flatnonzero(sensors):
+        bits |= np.uint64(1) << np.uint64(i % 64)
+    return bits
+
+
 @dataclass
 class TrackerStats:
     """Running counts of what the tracker has done."""
@@ -172,15 +181,11 @@ class Tracker:
         #: the ``seen_by`` bits of the sensors that place a target (radars, position
         #: reports); beyond 64 sensors bits are shared, and a ray sensor sharing a
         #: placing sensor's bit counts as placing
-        self._placing_bits = np.uint64(0)
-        for i in np.flatnonzero(self._places):
-            self._placing_bits |= np.uint64(1) << np.uint64(i % 64)
+        self._placing_bits = _seen_bits(self._places)
         #: the sensors that measure a target's height (all but 2D radars), and their
         #: seen_by bits
         self._measures_height = np.array([k != "radar2d" for k in self.kinds], bool)
-        self._height_bits = np.bitwise_or.reduce(np.array(
-            [np.uint64(1) << np.uint64(i % 64) for i in np.flatnonzero(self._measures_height)]
-            or [np.uint64(0)], np.uint64))
+        self._height_bits = _seen_bits(self._measures_height)
         self.max_range = self.ingest.max_range
         self._out: list[dict[str, np.ndarray]] = []
         #: filtered states of confirmed and coasting tracks, kept for smoothing
@@ -311,19 +316,15 @@ class Tracker:
             # exact gate: predict each candidate pair to its detection's time
             cost, xp, Pp, rv, at, gated, per_model = self._exact_gate(tr, fr, kind, s, ti, di)
             ok = np.isfinite(cost)
+            gated_dets[di[ok]] = True       # a plot inside any gate never starts a track
+            if kind == BEARING and self.cfg.unambiguous_bearings and ok.any():
+                # a direction finder cannot tell apart targets on one ray: a track a
+                # radar or position report has seen takes no ambiguous bearing
+                ok[ok] = self._unambiguous_bearings(ti[ok], di[ok], n, len(fr), s)
             ti, di, cost, xp, Pp, rv, at = (ti[ok], di[ok], cost[ok], xp[ok], Pp[ok], rv[ok],
                                             at[ok])
             if per_model is not None:
                 per_model = tuple(a[ok] for a in per_model)
-            gated_dets[di] = True           # a plot inside any gate never starts a track
-            if kind == BEARING and self.cfg.unambiguous_bearings and ti.size:
-                # a direction finder cannot tell apart targets on one ray: a track a
-                # radar or position report has seen takes no ambiguous bearing
-                ok = self._unambiguous_bearings(ti, di, n, len(fr), s)
-                ti, di, cost, xp, Pp, rv, at = (ti[ok], di[ok], cost[ok], xp[ok], Pp[ok],
-                                                rv[ok], at[ok])
-                if per_model is not None:
-                    per_model = tuple(a[ok] for a in per_model)
             # confirmed and coasting tracks choose first; tentative tracks take what is left
             # (one assignment for all lets an uncertain new track steal a plot and grow
             # into a duplicate)
